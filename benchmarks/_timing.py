@@ -1,0 +1,36 @@
+"""Shared timing helpers for the benchmark scripts: medians and p95s of repeated calls."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def sync(device) -> None:
+    import torch
+
+    if getattr(device, "type", device) == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure(fn: Callable[[], object], repeat: int = 50, warmup: int = 5, device="cpu") -> list[float]:
+    """Wall-clock seconds of ``repeat`` calls of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def median_ms(times: list[float]) -> float:
+    return 1e3 * statistics.median(times)
+
+
+def p95_ms(times: list[float]) -> float:
+    s = sorted(times)
+    return 1e3 * s[min(len(s) - 1, int(round(0.95 * (len(s) - 1))))]

@@ -1,0 +1,53 @@
+"""Speed of the core's LSTM trace against torch.nn.LSTM's forward (issue: package foundation).
+
+    python benchmarks/core.py [--repeat 200]
+
+Prints, for each size and device, the median time of ``LSTM.trace`` (every gate, c and h of
+every step) and of ``torch.nn.LSTM`` forward (h only), both without autograd as the widgets
+run them, and their ratio. Goal: ratio <= 1.5 at (T=100, B=1, H=64) on a 2-core CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import measure, median_ms  # noqa: E402
+
+from rnn_widgets.core import LSTM  # noqa: E402
+
+SIZES = [(100, 1, 64), (200, 32, 128)]
+INPUT = 16
+
+
+def bench(T: int, B: int, H: int, device: str, repeat: int) -> tuple[float, float, float]:
+    ref = torch.nn.LSTM(INPUT, H).to(device)
+    ours = LSTM.from_torch(ref)
+    x = torch.randn(T, B, INPUT, device=device)
+    with torch.no_grad():
+        t_trace = median_ms(measure(lambda: ours.trace(x), repeat, device=device))
+        t_ref = median_ms(measure(lambda: ref(x), repeat, device=device))
+    t_grad = median_ms(measure(lambda: ours.trace(x), max(10, repeat // 4), device=device))
+    return t_trace, t_ref, t_grad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=200)
+    args = ap.parse_args()
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+          + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
+    print(f"{'device':6} {'T':>4} {'B':>3} {'H':>4} | {'trace ms':>9} {'nn.LSTM ms':>10} {'ratio':>6} | {'trace+grad ms':>13}")
+    for device in devices:
+        for T, B, H in SIZES:
+            t_trace, t_ref, t_grad = bench(T, B, H, device, args.repeat)
+            print(f"{device:6} {T:4d} {B:3d} {H:4d} | {t_trace:9.3f} {t_ref:10.3f} {t_trace / t_ref:6.2f} | {t_grad:13.3f}")
+    print("goal: ratio <= 1.5 at (T=100, B=1, H=64) on the CPU")
+
+
+if __name__ == "__main__":
+    main()

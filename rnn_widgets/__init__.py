@@ -1,0 +1,28 @@
+"""rnn-widgets: Jupyter widgets that teach recurrent neural networks, one per lecture idea.
+
+The widgets are imported on first use, so ``import rnn_widgets.core`` stays free of
+ipywidgets and bqplot.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .core.device import get_device, set_device
+
+__version__ = "0.1.0"
+
+#: widget class → module in rnn_widgets.widgets, in lecture order
+WIDGETS = {}
+
+__all__ = ["set_device", "get_device", "__version__", *WIDGETS]
+
+
+def __getattr__(name: str):
+    if name in WIDGETS:
+        module = importlib.import_module(f".widgets.{WIDGETS[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'rnn_widgets' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(WIDGETS))

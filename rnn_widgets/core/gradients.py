@@ -1,0 +1,113 @@
+"""Gradients the lecture talks about: per-step contributions (Remark 1.1), dℓ/da^(k) (§1.5), clipping."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from .base import RecurrentBase
+from .trace import Trace
+
+
+@dataclass
+class StepGradients:
+    """The result of :func:`step_gradients`.
+
+    Attributes
+    ----------
+    loss : Tensor
+        The scalar loss ℓ.
+    trace : Trace
+        The stepwise run the loss was taken on.
+    states : dict
+        State name → dℓ/da^(k) for k = 0 … T, ``(T + 1, [B,] H)``: the *total* derivative,
+        through every later step, as in §1.5's product of Jacobians.
+    contributions : dict
+        Weight name → ``(T, *shape)``: the gradient from the application at step k alone
+        (Remark 1.1). ``sum(0)`` is dℓ/dW for a shared W.
+    total : dict
+        Parameter name → autograd's dℓ/dparam, for comparison.
+    """
+
+    loss: Tensor
+    trace: Trace
+    states: dict[str, Tensor]
+    contributions: dict[str, Tensor]
+    total: dict[str, Tensor]
+
+    def summed(self, name: str) -> Tensor:
+        """The per-step contributions to ``name`` added up in the parameter's own shape.
+
+        For shared weights this is their sum over steps; for the untied §1.2 network each
+        layer W^(l) receives only its own step's contribution.
+        """
+        contrib = self.contributions[name]
+        total = self.total[name]
+        if contrib.shape[1:] == total.shape:
+            return contrib.sum(0)
+        out = torch.zeros_like(total)
+        out[: contrib.shape[0]] = contrib
+        return out
+
+
+def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], Tensor], state=None) -> StepGradients:
+    """Run ``model`` on ``x``, take ``loss_fn(trace)`` and split its gradient by step, in ONE backward pass.
+
+    Autograd returns the total gradient at every per-step state and at the output of every
+    application of W; the contribution of application k to dℓ/dW is then the outer product
+    of dℓ/dz_k with that application's input (Remark 1.1), with no extra passes.
+    """
+    xb, batched = model._as_batch(x)
+    init = tuple(s.detach().clone().requires_grad_(True) for s in model.initial_state(xb.shape[1], state))
+    tr = model.trace(x, init, stepwise=True)
+    loss = loss_fn(tr)
+    if not isinstance(loss, Tensor) or loss.numel() != 1:
+        raise ValueError("loss_fn must return a scalar tensor")
+    names = model.state_names
+    nodes = [s for n in names for s in tr.states[n]]
+    outs = [u.out for u in tr.affine]
+    params = dict(model.named_parameters())
+    grads = torch.autograd.grad(loss, nodes + outs + list(params.values()), allow_unused=True)
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(nodes + outs + list(params.values()), grads)]
+
+    n_steps = xb.shape[0] + 1
+    states = {}
+    for j, n in enumerate(names):
+        g = torch.stack(grads[j * n_steps : (j + 1) * n_steps])
+        states[n] = g if batched else g.squeeze(1)
+
+    contributions: dict[str, list[Tensor]] = {}
+    for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
+        contributions.setdefault(use.weight, []).append(g_out.T @ use.inp)  # (out, in), summed over the batch
+        if use.bias is not None:
+            contributions.setdefault(use.bias, []).append(g_out.sum(0))
+    total = dict(zip(params, grads[len(nodes) + len(outs) :]))
+    return StepGradients(
+        loss=loss.detach(),
+        trace=tr,
+        states=states,
+        contributions={k: torch.stack(v) for k, v in contributions.items()},
+        total=total,
+    )
+
+
+def clip_by_norm(grad: Tensor | Sequence[Tensor], max_norm: float):
+    """Clipping by norm (§1.5): scale the gradient so its norm is at most ``max_norm``.
+
+    Returns ``(clipped, factor)`` where ``factor = min(1, max_norm / ‖g‖)``; the direction is
+    unchanged. A sequence of tensors is clipped by their joint norm. Pure: the input is not
+    modified. A non-finite norm has no direction to keep and raises :class:`ValueError`.
+    """
+    if not (isinstance(max_norm, (int, float)) and max_norm > 0 and math.isfinite(max_norm)):
+        raise ValueError(f"max_norm must be a positive finite number, got {max_norm!r}")
+    single = isinstance(grad, Tensor)
+    tensors = [grad] if single else list(grad)
+    norm = torch.sqrt(sum((t.double() ** 2).sum() for t in tensors)).item()
+    if not math.isfinite(norm):
+        raise ValueError(f"the gradient's norm is {norm}: it overflowed, so clipping cannot keep its direction")
+    factor = min(1.0, max_norm / norm) if norm > 0 else 1.0
+    clipped = [t * factor for t in tensors]
+    return (clipped[0] if single else clipped), factor
