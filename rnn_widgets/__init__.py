@@ -12,7 +12,9 @@ from .core.device import get_device, set_device
 __version__ = "0.1.0"
 
 #: widget class → module in rnn_widgets.widgets, in lecture order
-WIDGETS = {}
+WIDGETS = {
+    "UnrollingWidget": "unrolling",
+}
 
 __all__ = ["set_device", "get_device", "__version__", *WIDGETS]
 

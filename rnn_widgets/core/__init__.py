@@ -12,6 +12,7 @@ from .cells import GRU, LSTM, NONLINEARITIES, RNN
 from .charmodel import CharModel, load_char_model
 from .device import get_device, resolve_device, set_device
 from .gradients import StepGradients, clip_by_norm, step_gradients
+from .seeding import seeded, token_vector
 from .sampling import GREEDY_BELOW, entropy, make_generator, next_distribution, sample_next
 from .trace import AffineUse, Trace
 from .train import StepInfo, TrainConfig, Trainer
@@ -24,5 +25,5 @@ __all__ = [
     "next_distribution", "sample_next", "entropy", "make_generator", "GREEDY_BELOW",
     "CharVocab", "UnknownCharacterError", "CharModel", "load_char_model",
     "Trainer", "TrainConfig", "StepInfo",
-    "set_device", "get_device", "resolve_device",
+    "set_device", "get_device", "resolve_device", "seeded", "token_vector",
 ]
