@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 #: widget class → module in rnn_widgets.widgets, in lecture order
 WIDGETS = {
     "UnrollingWidget": "unrolling",
+    "WeightSharingWidget": "weight_sharing",
+    "TopologiesWidget": "topologies",
 }
 
 __all__ = ["set_device", "get_device", "__version__", *WIDGETS]

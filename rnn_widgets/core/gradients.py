@@ -80,10 +80,11 @@ def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], T
         states[n] = g if batched else g.squeeze(1)
 
     contributions: dict[str, list[Tensor]] = {}
-    for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
-        contributions.setdefault(use.weight, []).append(g_out.T @ use.inp)  # (out, in), summed over the batch
-        if use.bias is not None:
-            contributions.setdefault(use.bias, []).append(g_out.sum(0))
+    with torch.no_grad():
+        for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
+            contributions.setdefault(use.weight, []).append(g_out.T @ use.inp)  # (out, in), summed over the batch
+            if use.bias is not None:
+                contributions.setdefault(use.bias, []).append(g_out.sum(0))
     total = dict(zip(params, grads[len(nodes) + len(outs) :]))
     return StepGradients(
         loss=loss.detach(),

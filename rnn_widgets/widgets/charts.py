@@ -40,7 +40,7 @@ def line_chart(title: str, x_label: str, y_label: str, n_lines: int = 1, *, log_
         marker="circle" if markers else None, marker_size=24,
     )
     axes = [bq.Axis(scale=sx, label=x_label, grid_lines="none"),
-            bq.Axis(scale=sy, label=y_label, orientation="vertical", tick_format=".0e" if log_y else None,
+            bq.Axis(scale=sy, label=y_label, side="left", tick_format=".0e" if log_y else None,
                     grid_lines="dashed")]
     fig = _figure(title, [lines], axes, height, legend_location="top-left")
     return fig, lines, {"x": sx, "y": sy}
@@ -53,7 +53,7 @@ def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_
     bars = bq.Bars(x=["·"], y=[0.0], scales={"x": sx, "y": sy}, colors=[PALETTE[0]], color_mode="element",
                    padding=0.15, stroke="white")
     axes = [bq.Axis(scale=sx, label=x_label, tick_style={"font-size": "11px"}),
-            bq.Axis(scale=sy, label=y_label, orientation="vertical", grid_lines="dashed",
+            bq.Axis(scale=sy, label=y_label, side="left", grid_lines="dashed",
                     tick_format=".0e" if log_y else None)]
     return _figure(title, [bars], axes, height), bars, {"x": sx, "y": sy}
 
@@ -65,9 +65,9 @@ def heat_map(title: str, row_label: str, column_label: str, *, signed: bool = Tr
     grid = bq.GridHeatMap(color=np.zeros((2, 2)), scales={"color": sc}, stroke="white",
                           anchor_style={"fill": "none"})
     row_scale, col_scale = grid.scales["row"], grid.scales["column"]
-    axes = [bq.ColorAxis(scale=sc, orientation="vertical", side="right", tick_format=".2g", num_ticks=3),
+    axes = [bq.ColorAxis(scale=sc, side="right", tick_format=".2g", num_ticks=3),
             bq.Axis(scale=col_scale, label=column_label, tick_style={"font-size": "10px"}),
-            bq.Axis(scale=row_scale, label=row_label, orientation="vertical", tick_style={"font-size": "10px"})]
+            bq.Axis(scale=row_scale, label=row_label, side="left", tick_style={"font-size": "10px"})]
     fig = _figure(title, [grid], axes, height)
     fig.fig_margin = {"top": 36, "bottom": 46, "left": 62, "right": 70}
     return fig, grid, sc
@@ -101,7 +101,7 @@ class UnrolledDiagram:
         self.edges = bq.Lines(x=np.zeros((1, 2)), y=np.zeros((1, 2)), scales=scales, colors=["#555555"],
                               stroke_width=1.6)
         self.boxes = bq.Scatter(x=[0.0], y=[0.0], color=[0], scales={**scales, "color": self.color_scale},
-                                marker="square", default_size=900, stroke="#333333", default_opacities=[0.9])
+                                marker="square", default_size=900, stroke="#333333", opacities=[0.9])
         self.highlight = bq.Scatter(x=[0.0], y=[0.0], scales=scales, marker="square", default_size=1900,
                                     colors=["#D55E00"], fill=False, stroke="#D55E00", stroke_width=3,
                                     visible=False)

@@ -109,7 +109,7 @@ class LessonWidget(W.VBox):
             f"<h3 style='margin:4px 0'>{esc(self.TITLE)} <span style='font-weight:normal;color:#555'>"
             f"({esc(self.SECTION)})</span></h3><div style='max-width:860px'>{self.EXPLANATION}</div>"
         )
-        controls_box = W.Box(list(controls), layout=W.Layout(flex_flow="row wrap", gap="4px 16px"))
+        controls_box = W.Box(list(controls), layout=W.Layout(flex_flow="row wrap", grid_gap="4px 16px"))
         self.children = [header, self.equation, self.error, controls_box, *body]
         self.layout.max_width = "900px"
 

@@ -1,0 +1,163 @@
+"""Small concrete tasks for the RNN topologies of §1.3, solved by tiny models built from the core.
+
+=================================  ===========================================  =====================
+topology                           task (the lecture's application in brackets)  model
+=================================  ===========================================  =====================
+one-to-one                         the next digit, d → d+1 (a plain network)     one step of count-up
+one-to-many                        count up from a digit (image captioning)       RNN, output fed back
+many-to-one                        the sign of a sum (sentiment analysis)         RNN, read at the end
+many-to-many, encoder-decoder      reverse a digit string (translation)           LSTM encoder/decoder
+many-to-many, synced               the running sum (per-token labelling)          RNN, read every step
+=================================  ===========================================  =====================
+
+The weights are trained by ``scripts/train_topology_models.py`` and shipped in ``data/``; nothing
+trains when a widget is built.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .cells import LSTM, RNN
+
+DIGITS = 10
+MAX_LEN = 8
+WEIGHTS = "topologies.pt"
+
+
+def one_hot(d: Tensor, size: int = DIGITS + 1) -> Tensor:
+    """Digits (and the start symbol 10) as one-hot vectors."""
+    return nn.functional.one_hot(d, size).float()
+
+
+class CountUp(nn.Module):
+    """One-to-many: x[0] = a digit, then each output digit is fed back as the next input (§1.4)."""
+
+    def __init__(self, hidden: int = 48):
+        super().__init__()
+        self.cell = RNN(DIGITS + 1, hidden)
+        self.readout = nn.Linear(hidden, DIGITS)
+
+    def forward(self, first: Tensor, out_len: int, teacher: Tensor | None = None) -> Tensor:
+        """Logits ``(out_len, B, 10)``; ``teacher`` (out_len, B) digits replace the fed-back guesses in training."""
+        x, state, logits = one_hot(first), None, []
+        for t in range(out_len):
+            out, state = self.cell(x.unsqueeze(0), state)
+            logits.append(self.readout(out[0]))
+            nxt = teacher[t] if teacher is not None else logits[-1].argmax(-1)
+            x = one_hot(nxt)
+        return torch.stack(logits)
+
+
+class SignOfSum(nn.Module):
+    """Many-to-one: read every number, answer once at the end: P(sum > 0)."""
+
+    def __init__(self, hidden: int = 24):
+        super().__init__()
+        self.cell = RNN(1, hidden)
+        self.readout = nn.Linear(hidden, 1)
+
+    def forward(self, x: Tensor) -> Tensor:  # x (T, B, 1) → logit (B,)
+        out, _ = self.cell(x)
+        return self.readout(out[-1]).squeeze(-1)
+
+
+class RunningSum(nn.Module):
+    """Many-to-many, synced: one output per input, the sum so far."""
+
+    def __init__(self, hidden: int = 24):
+        super().__init__()
+        self.cell = RNN(1, hidden)
+        self.readout = nn.Linear(hidden, 1)
+
+    def forward(self, x: Tensor) -> Tensor:  # (T, B, 1) → (T, B)
+        out, _ = self.cell(x)
+        return self.readout(out).squeeze(-1)
+
+
+class Reverser(nn.Module):
+    """Many-to-many, encoder then decoder: read the whole string, then write it backwards."""
+
+    def __init__(self, hidden: int = 96):
+        super().__init__()
+        self.encoder = LSTM(DIGITS + 1, hidden)
+        self.decoder = LSTM(DIGITS + 1, hidden)
+        self.readout = nn.Linear(hidden, DIGITS)
+
+    def forward(self, digits: Tensor, out_len: int, teacher: Tensor | None = None) -> Tensor:
+        _, state = self.encoder(one_hot(digits))  # only the final (c, h) crosses over
+        x, logits = one_hot(torch.full_like(digits[0], DIGITS)), []  # the start symbol
+        for t in range(out_len):
+            out, state = self.decoder(x.unsqueeze(0), state)
+            logits.append(self.readout(out[0]))
+            x = one_hot(teacher[t] if teacher is not None else logits[-1].argmax(-1))
+        return torch.stack(logits)
+
+
+@dataclass
+class Example:
+    inputs: list  # what enters at each step
+    outputs: list  # what the model answered
+    targets: list  # the right answers
+    output_steps: list[int]  # the steps whose output is read (decoder steps count after the encoder)
+
+    @property
+    def correct(self) -> list[bool]:
+        return [_close(o, t) for o, t in zip(self.outputs, self.targets)]
+
+
+def _close(o, t) -> bool:
+    return o == t if isinstance(t, (int, str)) else abs(o - t) < 0.15
+
+
+def make_models() -> dict[str, nn.Module]:
+    return {"count": CountUp(), "sign": SignOfSum(), "running": RunningSum(), "reverse": Reverser()}
+
+
+@functools.lru_cache(maxsize=None)
+def load_task_models() -> dict[str, nn.Module]:
+    """The shipped, trained task models (CPU, eval mode); loaded once, weights only."""
+    path = resources.files("rnn_widgets.core") / "data" / WEIGHTS
+    with resources.as_file(path) as p:
+        if not Path(p).exists():
+            raise FileNotFoundError(f"the task weights {WEIGHTS} are missing from the package at {p}")
+        blob = torch.load(p, map_location="cpu", weights_only=True)
+    models = make_models()
+    for name, model in models.items():
+        model.load_state_dict(blob[name])
+        model.eval()
+    return models
+
+
+@torch.no_grad()
+def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) -> Example:
+    """A concrete example of ``topology`` answered by the shipped model."""
+    g = torch.Generator().manual_seed(seed)
+    m = load_task_models()
+    if topology in ("one-to-one", "one-to-many"):
+        n = 1 if topology == "one-to-one" else output_len
+        d = torch.randint(0, DIGITS, (1,), generator=g)
+        out = m["count"](d, n).argmax(-1)[:, 0].tolist()
+        return Example([int(d)], out, [(int(d) + k) % DIGITS for k in range(1, n + 1)], list(range(n)))
+    if topology == "many-to-one":
+        x = (torch.rand(input_len, 1, 1, generator=g) * 2 - 1)
+        p = torch.sigmoid(m["sign"](x)).item()
+        s = float(x.sum())
+        return Example([round(float(v), 2) for v in x.flatten()], ["+" if p > 0.5 else "−"],
+                       ["+" if s > 0 else "−"], [input_len - 1])
+    if topology == "many-to-many (synced)":
+        x = torch.rand(input_len, 1, 1, generator=g) - 0.5
+        y = m["running"](x)[:, 0].tolist()
+        return Example([round(float(v), 2) for v in x.flatten()], [round(v, 2) for v in y],
+                       [round(float(v), 2) for v in x.flatten().cumsum(0)], list(range(input_len)))
+    if topology == "many-to-many (encoder-decoder)":
+        d = torch.randint(0, DIGITS, (input_len, 1), generator=g)
+        out = m["reverse"](d, input_len).argmax(-1)[:, 0].tolist()
+        return Example(d.flatten().tolist(), out, d.flatten().flip(0).tolist(),
+                       list(range(input_len, 2 * input_len)))
+    raise ValueError(f"unknown topology {topology!r}")

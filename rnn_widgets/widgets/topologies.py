@@ -1,0 +1,110 @@
+"""§1.3's diagrams: one-to-one, one-to-many, many-to-one, and the two many-to-many topologies, each run live."""
+from __future__ import annotations
+
+import ipywidgets as W
+import traitlets
+
+from ..core.tasks import MAX_LEN, run_topology
+from .charts import Node, UnrolledDiagram
+from .common import LessonWidget, esc, slider
+
+TOPOLOGIES = {
+    "one-to-one": ("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
+                   "convolutional networks before (§1.3).", "any feed-forward task", "the next digit"),
+    "one-to-many": ("One input, then a sequence out: each output is fed back in as the next input.",
+                    "image captioning", "count up from a digit"),
+    "many-to-one": ("A sequence in, a single answer read from the last state.",
+                    "sentiment analysis", "is the sum positive?"),
+    "many-to-many (encoder-decoder)": (
+        "An encoder reads the whole input first (its last state carries it over), then a decoder with its "
+        "own weights writes the output: we must see the whole sentence before translating.",
+        "translation", "reverse the digits"),
+    "many-to-many (synced)": ("One output per input, read at every step.",
+                              "per-token labelling, text generation", "the running sum"),
+}
+STATE, DECODER, RIGHT, WRONG, LOSS, PLAIN = 0, 1, 2, 5, 8, 9  # colour indices of the diagram's palette
+
+
+def topology_nodes(topology: str, ex) -> tuple[list[Node], list[tuple[int, int]]]:
+    """Boxes and edges of the unrolled diagram for one example: x at y=0, states y=1, outputs y=2, losses y=3."""
+    nodes, edges = [], []
+    n_in = len(ex.inputs)
+    steps = max(ex.output_steps) + 1 if topology != "many-to-many (encoder-decoder)" else n_in + len(ex.outputs)
+    state_at = {}
+    for t in range(steps):
+        decoder = topology == "many-to-many (encoder-decoder)" and t >= n_in
+        label = ("W_dec" if decoder else ("W_enc" if topology.endswith("decoder)") else "W")) if topology != "one-to-one" \
+            else "W"
+        nodes.append(Node(t, 1, f"a⁽{t + 1}⁾·{label}" if steps <= 8 else label, DECODER if decoder else STATE))
+        state_at[t] = len(nodes) - 1
+        if t and topology != "one-to-one":
+            edges.append((state_at[t - 1], state_at[t]))
+        if t < n_in and (topology not in ("one-to-many",) or t == 0):
+            nodes.append(Node(t, 0, f"x[{t}]={ex.inputs[t]}", PLAIN, below=True))
+            edges.append((len(nodes) - 1, state_at[t]))
+    for k, t in enumerate(ex.output_steps):
+        ok = ex.correct[k]
+        nodes.append(Node(t, 2, f"ŷ={ex.outputs[k]}{'' if ok else ' ✗'}", RIGHT if ok else WRONG))
+        edges.append((state_at[t], len(nodes) - 1))
+        nodes.append(Node(t, 3, f"ℓ (y={ex.targets[k]})", LOSS))
+        edges.append((len(nodes) - 2, len(nodes) - 1))
+        if topology == "one-to-many" and t + 1 in state_at:
+            edges.append((len(nodes) - 2, state_at[t + 1]))  # the output fed back as the next input
+    return nodes, edges
+
+
+class TopologiesWidget(LessonWidget):
+    """The RNN topologies of §1.3, each drawn unrolled and answering a small concrete task.
+
+    Traits
+    ------
+    topology : str     one of ``TOPOLOGIES``
+    input_len : int    the input sequence's length (many-to-one, many-to-many)
+    output_len : int   the output sequence's length (one-to-many)
+    seed : int         which random example
+    """
+
+    TITLE = "RNN topologies"
+    SECTION = "§1.3"
+    EXPLANATION = (
+        "Different applications wire the same recurrent step differently: where inputs x[l] enter, where "
+        "outputs ŷ are read and where the loss ℓ is taken. Boxes of the same colour share W, b. The numbers "
+        "are live: a tiny network trained on the task (shipped with the package) answers each example; "
+        "✗ marks a wrong answer."
+    )
+
+    topology = traitlets.Enum(list(TOPOLOGIES), "many-to-many (encoder-decoder)").tag(config=True)
+    input_len = traitlets.Int(5, min=1, max=MAX_LEN).tag(config=True)
+    output_len = traitlets.Int(4, min=1, max=MAX_LEN).tag(config=True)
+    seed = traitlets.Int(0, min=0, max=99).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.diagram = UnrolledDiagram("", height=330)
+        controls = [
+            self._control("topology", W.Dropdown(options=list(TOPOLOGIES), description="Topology",
+                                                 layout=W.Layout(width="380px"))),
+            self._control("input_len", slider("Input length", 1, MAX_LEN)),
+            self._control("output_len", slider("Output length", 1, MAX_LEN)),
+            self._control("seed", slider("Example", 0, 99)),
+        ]
+        self._assemble(controls, [self._figure("diagram", self.diagram.fig)])
+        self.observe(lambda _: self._run(self._update), names=["topology", "input_len", "output_len", "seed"])
+        self._run(self._update)
+
+    def _update(self) -> None:
+        what, application, task = TOPOLOGIES[self.topology]
+        ex = run_topology(self.topology, self.input_len, self.output_len, self.seed)
+        self.controls["input_len"].disabled = self.topology in ("one-to-one", "one-to-many")
+        self.controls["output_len"].disabled = self.topology != "one-to-many"
+        nodes, edges = topology_nodes(self.topology, ex)
+        self.diagram.draw(nodes, edges, size=700 if len(ex.inputs) + len(ex.outputs) > 10 else 900)
+        self.diagram.fig.title = f"{self.topology}: {application}  (task here: {task})"
+        right = sum(ex.correct)
+        self.summaries["diagram"].value = esc(
+            f"{self.topology}, as in {application}. Input {ex.inputs}; the network answers {ex.outputs}; "
+            f"the right answer is {ex.targets} ({right} of {len(ex.targets)} correct).")
+        self.equation.value = (
+            f"<div style='max-width:860px'>{esc(what)} "
+            + ("<i>The output length here equals the input length.</i>"
+               if self.topology.startswith("many-to-many") else "") + "</div>")

@@ -1,0 +1,139 @@
+"""§1.3, Remark 1.1: a shared W gets a gradient from every step, and autograd sums them."""
+from __future__ import annotations
+
+import bqplot as bq
+import ipywidgets as W
+import numpy as np
+import torch
+import traitlets
+
+from ..core import RNN, UntiedRNN, seeded, step_gradients
+from .charts import bar_chart, heat_map
+from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
+
+INPUT_SIZE, HIDDEN_SIZE = 2, 4
+ENTRIES = [("‖·‖ (Frobenius norm)", "norm")] + [
+    (f"W[{i},{j}]", f"{i},{j}") for i in range(HIDDEN_SIZE) for j in range(HIDDEN_SIZE + INPUT_SIZE)]
+
+
+def weight_sharing_gradients(seq_len: int, weight_scale: float, loss_at: str, seed: int = 0):
+    """The per-step contributions, their sum and autograd's dℓ/dW for the shared RNN, and the untied twin's.
+
+    The recurrent part of W is scaled to spectral radius ``weight_scale`` (below 1 the contributions
+    fade with distance from the loss, above 1 they can grow: §1.5). Float64, so the sum and autograd
+    agree to ~1e-16.
+    """
+    rnn = seeded(seed, lambda: RNN(INPUT_SIZE, HIDDEN_SIZE, dtype=torch.float64))
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        Wa = torch.linalg.qr(torch.randn(HIDDEN_SIZE, HIDDEN_SIZE, generator=g, dtype=torch.float64))[0]
+        rnn.W[:, :HIDDEN_SIZE] = weight_scale * Wa  # orthogonal × scale: spectral radius = weight_scale
+    x = torch.randn(seq_len, INPUT_SIZE, generator=g, dtype=torch.float64)
+    target = torch.randn(seq_len, HIDDEN_SIZE, generator=g, dtype=torch.float64) * 0.5
+
+    def loss(tr):
+        err = tr.a[1:] - target  # (T, H)
+        return 0.5 * (err[-1] ** 2).sum() if loss_at == "last" else 0.5 * (err ** 2).sum()
+
+    shared = step_gradients(rnn, x, loss)
+    untied = step_gradients(UntiedRNN.from_shared(rnn, seq_len), x, loss)
+    return shared, untied
+
+
+class WeightSharingWidget(LessonWidget):
+    """Per-step contributions to dℓ/dW, their sum, and autograd's gradient side by side.
+
+    Traits
+    ------
+    seq_len : int           number of steps L
+    weight_scale : float    spectral radius of the recurrent part of W
+    loss_at : {"last", "every"}   the loss on a^(L) only, or on every step's state
+    entry : str             "norm" or "i,j" (which number of dℓ/dW the bars show)
+    step : int              the step k whose contribution the right heat map shows
+    """
+
+    TITLE = "Weight sharing: the gradient of W is a sum over steps"
+    SECTION = "§1.3, Remark 1.1"
+    EXPLANATION = (
+        "An RNN applies the <b>same W, b at every step</b>. Backpropagation gives W a gradient signal from "
+        "<b>each application k</b> and adds them up (Remark 1.1): the bars show each step's contribution, "
+        "their sum, and autograd's dℓ/dW, which must agree. Lower the weight scale and the contributions "
+        "of early steps fade (a first look at §1.5). In the untied network of §1.2 each W<sup>(k)</sup> "
+        "would receive only its own step's bar (◆)."
+    )
+
+    seq_len = traitlets.Int(8, min=2, max=30).tag(config=True)
+    weight_scale = traitlets.Float(0.9, min=0.1, max=3.0).tag(config=True)
+    loss_at = traitlets.Enum(["last", "every"], "last").tag(config=True)
+    entry = traitlets.Enum([v for _, v in ENTRIES], "norm").tag(config=True)
+    step = traitlets.Int(1, min=1, max=30).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bar_fig, self.bars, scales = bar_chart("Contribution of each step k to dℓ/dW", "step k", "")
+        self.untied_marks = bq.Scatter(x=["1"], y=[0.0], scales=scales, marker="diamond", colors=["#000000"],
+                                       default_size=60, display_legend=False)
+        self.bar_fig.marks = [self.bars, self.untied_marks]
+        self.total_fig, self.total_map, _ = heat_map("dℓ/dW (autograd)", "row of W", "column of W  [a | x]",
+                                                     height=200)
+        self.step_fig, self.step_map, _ = heat_map("contribution of step k", "row of W", "column of W  [a | x]",
+                                                   height=200)
+        controls = [
+            self._control("seq_len", slider("Steps L", 2, 30)),
+            self._control("weight_scale", slider("Weight scale", 0.1, 3.0, 0.05, float_=True)),
+            self._control("loss_at", W.ToggleButtons(options=[("loss at the last step", "last"),
+                                                              ("loss at every step", "every")], description="Loss")),
+            self._control("entry", W.Dropdown(options=ENTRIES, description="Bars show")),
+            self._control("step", slider("Step k (right map)", 1, 30)),
+        ]
+        self._assemble(controls, [
+            self._figure("bars", self.bar_fig),
+            W.HBox([self._figure("total", self.total_fig, half=True), self._figure("step", self.step_fig, half=True)]),
+        ])
+        self.observe(lambda _: self._run(self._update), names=["seq_len", "weight_scale", "loss_at", "entry", "step"])
+        self._run(self._update)
+
+    def _pick(self, matrices: np.ndarray) -> np.ndarray:
+        """One number per matrix: the Frobenius norm, or entry (i, j)."""
+        if self.entry == "norm":
+            return np.sqrt((matrices ** 2).sum(axis=(-2, -1)))
+        i, j = map(int, self.entry.split(","))
+        return matrices[..., i, j]
+
+    def _update(self) -> None:
+        shared, untied = weight_sharing_gradients(self.seq_len, self.weight_scale, self.loss_at)
+        contrib = shared.contributions["W"].numpy()  # (L, H, H+I)
+        total = shared.total["W"].numpy()
+        summed = contrib.sum(0)
+        L = self.seq_len
+        self.controls["step"].max = L
+        k = min(self.step, L)
+        labels = [str(i) for i in range(1, L + 1)] + ["Σₖ", "autograd"]
+        values = finite(np.concatenate([self._pick(contrib), [self._pick(summed)], [self._pick(total)]]))
+        with self._holding(self.bars, self.untied_marks):
+            self.bars.x, self.bars.y = labels, values
+            self.bars.colors = [PALETTE[0]] * L + [PALETTE[1], PALETTE[2]]
+            self.untied_marks.x = labels[:L]
+            self.untied_marks.y = finite(self._pick(untied.total["W"].numpy()[:L]))
+        lim = float(np.abs(total).max()) or 1.0
+        with self._holding(self.total_map, self.step_map):
+            self.total_map.color = finite(total)
+            self.step_map.color = finite(contrib[k - 1])
+            self.total_map.scales["color"].min, self.total_map.scales["color"].max = -lim, lim
+            self.step_map.scales["color"].min, self.step_map.scales["color"].max = -lim, lim
+        diff = float(np.abs(summed - total).max())
+        what = "‖contribution‖" if self.entry == "norm" else f"dℓ/dW[{self.entry}]"
+        strongest = int(np.argmax(np.abs(self._pick(contrib)))) + 1
+        self.summaries["bars"].value = esc(
+            f"{what} per step: largest at step {strongest} ({fmt(values[strongest - 1])}), step 1 gives "
+            f"{fmt(values[0])}; the sum over steps is {fmt(values[L])} and autograd says {fmt(values[L + 1])}."
+            + (" (Norms do not add: the Σ bar is the norm of the summed matrix.)" if self.entry == "norm" else ""))
+        self.summaries["total"].value = esc(f"dℓ/dW has entries from {fmt(total.min())} to {fmt(total.max())}.")
+        self.summaries["step"].value = esc(
+            f"Step {k} alone contributes {fmt(float(np.linalg.norm(contrib[k - 1])))} of the norm "
+            f"{fmt(float(np.linalg.norm(total)))}; in the untied network this is all W⁽{k}⁾ would get.")
+        self.equation.value = (
+            "<div style='font-family:serif;font-size:15px'>dℓ/dW = Σ<sub>k=1…L</sub> (dℓ/dz<sup>(k)</sup>) "
+            "[a<sup>(k−1)</sup>; x[k−1]]<sup>⊤</sup>, &nbsp; z<sup>(k)</sup> = W[a<sup>(k−1)</sup>; x[k−1]] + b"
+            f" &nbsp;&nbsp; now: max |Σ<sub>k</sub> − autograd| = <b>{esc(fmt(diff, 2))}</b>"
+            f"{' (equal up to rounding)' if diff < 1e-9 else ''}</div>")

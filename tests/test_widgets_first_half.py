@@ -1,0 +1,96 @@
+"""UnrollingWidget, WeightSharingWidget, TopologiesWidget: marks and numbers after a control moves."""
+import numpy as np
+import pytest
+import torch
+
+from rnn_widgets import TopologiesWidget, UnrollingWidget, WeightSharingWidget
+from rnn_widgets.core import RNN, parameter_count
+from rnn_widgets.core.tasks import run_topology
+from rnn_widgets.widgets.unrolling import reach_probability, tokenize
+from rnn_widgets.widgets.weight_sharing import weight_sharing_gradients
+
+
+def test_unrolling_diagram_follows_the_text_and_mode():
+    w = UnrollingWidget(text="a b c d")
+    boxes = w.diagram.boxes
+    assert len(boxes.x) == 1 + 2 * 4  # a^(0), then x[l] and a^(l+1) per token
+    assert len(set(boxes.color[2::2])) == 1  # shared: one colour for every step
+    w.mode = "untied"
+    assert len(set(boxes.color[2::2])) == 4  # one layer, one colour per token
+    w.token_unit = "characters"
+    assert len(boxes.x) == 1 + 2 * 7  # "a b c d" has 7 characters
+    assert w.strip.color.shape == (6, 8)
+
+
+def test_unrolling_states_come_from_the_core():
+    w = UnrollingWidget(text="x y")
+    from rnn_widgets.core import token_vector
+    x = torch.stack([token_vector(t, 4) for t in ["x", "y"]])
+    np.testing.assert_allclose(w.strip.color.T, w._shared.trace(x).a.detach().numpy(), atol=1e-6)
+
+
+def test_unrolling_untied_network_runs_out_of_layers_and_bad_text_is_a_message():
+    w = UnrollingWidget(mode="untied", max_len=2, text="one two three")
+    assert "only 2 layers" in w.summaries["diagram"].value
+    w.text = "   "
+    assert "empty" in w.error.value and len(w.diagram.boxes.x) == 5  # previous picture kept
+    w.text = "back again"
+    assert w.error.value == ""
+
+
+def test_unrolling_counts_and_reach():
+    w = UnrollingWidget(max_len=20)
+    np.testing.assert_array_equal(w.count_lines.y[0][:3], [parameter_count(4, 6, n, tied=False) for n in (1, 2, 3)])
+    r = reach_probability(20, 6.0)
+    assert r[0] == pytest.approx(1.0) and np.all(np.diff(r) <= 1e-12) and r[-1] < 0.01
+    np.testing.assert_allclose(w.reach_bars.y, r)
+    assert tokenize("a  b\tc", "words") == ["a", "b", "c"]
+
+
+def test_weight_sharing_bars_sum_to_autograd():
+    w = WeightSharingWidget(seq_len=6, entry="0,4")
+    y = np.asarray(w.bars.y)
+    assert len(y) == 6 + 2
+    assert y[:6].sum() == pytest.approx(y[6], abs=1e-12) == pytest.approx(y[7], abs=1e-12)
+    assert "equal up to rounding" in w.equation.value
+    # the untied network's W^(k) gets exactly step k's bar
+    np.testing.assert_allclose(w.untied_marks.y, y[:6], atol=1e-12)
+
+
+def test_weight_scale_makes_early_contributions_fade():
+    small, _ = weight_sharing_gradients(20, 0.3, "last")
+    norms = small.contributions["W"].flatten(1).norm(dim=1)
+    assert norms[0] < 1e-6 * norms[-1]
+    w = WeightSharingWidget(seq_len=20, weight_scale=0.3)
+    assert w.bars.y[0] < 1e-6 * w.bars.y[19]
+
+
+def test_weight_sharing_heat_maps():
+    w = WeightSharingWidget(seq_len=5, step=3)
+    shared, _ = weight_sharing_gradients(5, w.weight_scale, "last")
+    np.testing.assert_allclose(w.step_map.color, shared.contributions["W"][2].numpy())
+    np.testing.assert_allclose(w.total_map.color, shared.total["W"].numpy())
+
+
+@pytest.mark.parametrize("topology", ["one-to-one", "one-to-many", "many-to-one", "many-to-many (encoder-decoder)",
+                                      "many-to-many (synced)"])
+def test_topologies_solve_their_tasks(topology):
+    right = total = 0
+    for seed in range(20):
+        ex = run_topology(topology, 6, 5, seed)
+        right, total = right + sum(ex.correct), total + len(ex.correct)
+    assert right / total > 0.9
+
+
+def test_topologies_diagram_places_inputs_and_outputs():
+    w = TopologiesWidget(topology="many-to-one", input_len=4)
+    ys = np.asarray(w.diagram.boxes.y)
+    assert (ys == 0).sum() == 4 and (ys == 2).sum() == 1 and (ys == 3).sum() == 1
+    w.topology = "many-to-many (synced)"
+    ys = np.asarray(w.diagram.boxes.y)
+    assert (ys == 0).sum() == 4 and (ys == 2).sum() == 4
+    w.topology = "one-to-many"
+    w.output_len = 6
+    ys = np.asarray(w.diagram.boxes.y)
+    assert (ys == 0).sum() == 1 and (ys == 2).sum() == 6
+    assert w.controls["input_len"].disabled and not w.controls["output_len"].disabled
