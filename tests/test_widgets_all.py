@@ -3,7 +3,7 @@ import ipywidgets as W
 import pytest
 
 import rnn_widgets
-from widget_support import assert_marks_finite, control_values
+from rnn_widgets.widgets.walk import assert_marks_finite, control_values
 
 WIDGET_NAMES = list(rnn_widgets.WIDGETS)
 

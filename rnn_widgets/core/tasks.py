@@ -134,6 +134,7 @@ def load_task_models() -> dict[str, nn.Module]:
     return models
 
 
+@functools.lru_cache(maxsize=512)
 @torch.no_grad()
 def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) -> Example:
     """A concrete example of ``topology`` answered by the shipped model."""

@@ -1,6 +1,8 @@
 """§1.3, Remark 1.1: a shared W gets a gradient from every step, and autograd sums them."""
 from __future__ import annotations
 
+import functools
+
 import bqplot as bq
 import ipywidgets as W
 import numpy as np
@@ -16,6 +18,7 @@ ENTRIES = [("‖·‖ (Frobenius norm)", "norm")] + [
     (f"W[{i},{j}]", f"{i},{j}") for i in range(HIDDEN_SIZE) for j in range(HIDDEN_SIZE + INPUT_SIZE)]
 
 
+@functools.lru_cache(maxsize=64)  # the entry and step controls re-read the same gradients
 def weight_sharing_gradients(seq_len: int, weight_scale: float, loss_at: str, seed: int = 0):
     """The per-step contributions, their sum and autograd's dℓ/dW for the shared RNN, and the untied twin's.
 

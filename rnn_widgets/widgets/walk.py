@@ -1,4 +1,4 @@
-"""Helpers for headless widget tests: the values to move each control through, and mark checks."""
+"""Walking a widget's controls: the values to move each control through, and its marks' data (tests, benchmarks)."""
 from __future__ import annotations
 
 import ipywidgets as W
