@@ -16,6 +16,7 @@ WIDGETS = {
     "UnrollingWidget": "unrolling",
     "WeightSharingWidget": "weight_sharing",
     "TopologiesWidget": "topologies",
+    "GradientFlowWidget": "gradient_flow",
 }
 
 __all__ = ["set_device", "get_device", "__version__", *WIDGETS]

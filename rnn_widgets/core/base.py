@@ -74,7 +74,7 @@ class RecurrentBase(nn.Module):
         return tuple(out)
 
     # ------------------------------------------------------------------ public
-    def trace(self, x: Tensor, state=None, *, stepwise: bool = False) -> Trace:
+    def trace(self, x: Tensor, state=None, *, stepwise: bool = False, recurrent_scale: Tensor | None = None) -> Trace:
         """Run the sequence and return every per-step internal (time first, differentiable).
 
         Parameters
@@ -87,14 +87,24 @@ class RecurrentBase(nn.Module):
             ``False`` (default) uses PyTorch's fused kernels where they exist: fast, for
             display. ``True`` runs one step at a time and also records the per-step state
             tensors and weight applications that :mod:`~rnn_widgets.core.gradients` needs.
+        recurrent_scale : Tensor ``(B,)``, optional
+            Multiplies the recurrent weights of batch element b by ``recurrent_scale[b]`` (the state
+            entering the affine map is scaled, the carried state is not). One batched run then covers
+            a whole range of weight scales (§1.5's gradient map). Implies ``stepwise``.
         """
         xb, batched = self._as_batch(x)
         init = self.initial_state(xb.shape[1], state)
+        scale = None
+        if recurrent_scale is not None:
+            scale = torch.as_tensor(recurrent_scale, dtype=xb.dtype, device=xb.device).reshape(-1, 1)
+            if scale.shape[0] != xb.shape[1]:
+                raise ValueError(f"recurrent_scale needs one value per sequence ({xb.shape[1]}), got {scale.shape[0]}")
+            stepwise = True
         if not stepwise:
             values = self._fast_trace(xb, init)
             if values is not None:
                 return finish_trace(values, batched)
-        return self._stepwise_trace(xb, init, batched)
+        return self._stepwise_trace(xb, init, batched, scale)
 
     def forward(self, x: Tensor, state=None):
         """``(outputs, final_state)``: outputs ``(T, [B,] H)`` are the states after each step.
@@ -114,13 +124,13 @@ class RecurrentBase(nn.Module):
             out, final = out.squeeze(1), tuple(s.squeeze(0) for s in final)
         return out, final[0] if len(final) == 1 else final
 
-    def _stepwise_trace(self, xb: Tensor, init: tuple[Tensor, ...], batched: bool) -> Trace:
+    def _stepwise_trace(self, xb: Tensor, init: tuple[Tensor, ...], batched: bool, scale: Tensor | None = None) -> Trace:
         states = {n: [s] for n, s in zip(self.state_names, init)}
         per_step: dict[str, list[Tensor]] = {}
         affine: list[AffineUse] = []
         for t in range(xb.shape[0]):
             prev = tuple(states[n][-1] for n in self.state_names)
-            new, record, uses = self._step(t, prev, xb[t])
+            new, record, uses = self._step(t, prev, xb[t], scale)
             for n, s in zip(self.state_names, new):
                 states[n].append(s)
             for k, v in record.items():
@@ -134,9 +144,14 @@ class RecurrentBase(nn.Module):
             return Trace(values={k: v.squeeze(1) for k, v in values.items()}, batched=False, states=states, affine=affine)
         return Trace(values=values, batched=True, states=states, affine=affine)
 
-    def _step(self, t: int, prev: tuple[Tensor, ...], x_t: Tensor):  # pragma: no cover - abstract
-        """One step: ``(new_states, {name: per-step value}, [AffineUse, ...])``."""
+    def _step(self, t: int, prev: tuple[Tensor, ...], x_t: Tensor, scale: Tensor | None = None):  # pragma: no cover
+        """One step: ``(new_states, {name: per-step value}, [AffineUse, ...])``; ``scale`` (B, 1) scales the
+        recurrent input of the affine maps."""
         raise NotImplementedError
+
+    @staticmethod
+    def _scaled(state: Tensor, scale: Tensor | None) -> Tensor:
+        return state if scale is None else state * scale
 
     def _fused(self, xb: Tensor, init: tuple[Tensor, ...]):
         """``(outputs (T, B, H), final states)`` from a fused PyTorch kernel, or ``None`` if there is none."""

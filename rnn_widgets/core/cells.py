@@ -64,6 +64,8 @@ class RNN(RecurrentBase):
         Sizes of x[l] and a^(l).
     nonlinearity : {"tanh", "relu", "sigmoid", "identity"}
         σ. ``tanh`` and ``relu`` use PyTorch's fused kernel; the others run step by step.
+    skip : bool
+        Add a skip connection (§1.5): a^(l+1) = a^(l) + σ(W [a^(l); x[l]] + b). Runs step by step.
 
     Attributes
     ----------
@@ -77,25 +79,29 @@ class RNN(RecurrentBase):
     state_names = ("a",)
     output_name = "a"
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", *, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", *, skip: bool = False,
+                 device=None, dtype=None):
         super().__init__(input_size, hidden_size)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"nonlinearity must be one of {sorted(NONLINEARITIES)}, got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
+        self.skip = bool(skip)
         self.W = _new_param(hidden_size, hidden_size + input_size, device, dtype)
         self.b = _new_param(hidden_size, None, device, dtype)
         self._init_uniform()
 
-    def _step(self, t, prev, x_t):
+    def _step(self, t, prev, x_t, scale=None):
         (a,) = prev
-        inp = torch.cat([a, x_t], dim=-1)  # [a^(l); x[l]]   (B, H + I)
+        inp = torch.cat([self._scaled(a, scale), x_t], dim=-1)  # [a^(l); x[l]]   (B, H + I)
         z = inp @ self.W.T + self.b  # (B, H)
         a_next = NONLINEARITIES[self.nonlinearity](z)
+        if self.skip:
+            a_next = a + a_next  # §1.5's skip connection: the identity path carries the gradient
         return (a_next,), {"z": z}, [AffineUse("W", "b", inp, z)]
 
     def _fused(self, x, init):
-        if self.nonlinearity not in ("tanh", "relu"):
-            return None  # PyTorch has no fused sigmoid or identity RNN
+        if self.nonlinearity not in ("tanh", "relu") or self.skip:
+            return None  # PyTorch has no fused sigmoid, identity or skip-connection RNN
         (a0,) = init
         H = self.hidden_size
         kernel = torch.rnn_tanh if self.nonlinearity == "tanh" else torch.rnn_relu
@@ -126,6 +132,8 @@ class RNN(RecurrentBase):
         """The same network as a ``torch.nn.RNN`` (tanh or relu only; b goes to bias_ih, bias_hh = 0)."""
         if self.nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"torch.nn.RNN supports tanh and relu only, this RNN uses {self.nonlinearity!r}")
+        if self.skip:
+            raise ValueError("torch.nn.RNN has no skip connection")
         H = self.hidden_size
         m = nn.RNN(self.input_size, H, nonlinearity=self.nonlinearity, device=self.W.device, dtype=self.W.dtype)
         with torch.no_grad():
@@ -136,7 +144,7 @@ class RNN(RecurrentBase):
         return m
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}" + (", skip=True" if self.skip else "")
 
 
 def _swap_first_two_blocks(t: Tensor, H: int) -> Tensor:
@@ -181,9 +189,9 @@ class LSTM(RecurrentBase):
             "f": f, "input_gate": in_gate, "candidate": cand, "o": o, "i": in_gate * cand,
         }
 
-    def _step(self, t, prev, x_t):
+    def _step(self, t, prev, x_t, scale=None):
         c, h = prev
-        inp = torch.cat([h, x_t], dim=-1)  # [h^(l); x[l]]   (B, H + I)
+        inp = torch.cat([self._scaled(h, scale), x_t], dim=-1)  # [h^(l); x[l]]   (B, H + I)
         z = inp @ self.W.T + self.b  # (B, 4H)
         g = self._gates(z)
         c_next = c * g["f"] + g["i"]
@@ -274,13 +282,14 @@ class GRU(RecurrentBase):
         pre_n = xn + r * hn
         return {"pre_r": pre_r, "pre_z": pre_z, "pre_n": pre_n, "r": r, "z": z, "n": torch.tanh(pre_n)}
 
-    def _step(self, t, prev, x_t):
+    def _step(self, t, prev, x_t, scale=None):
         (h,) = prev
+        h_in = self._scaled(h, scale)
         gx = x_t @ self.Wx.T + self.bx  # (B, 3H)
-        gh = h @ self.Wh.T + self.bh  # (B, 3H)
+        gh = h_in @ self.Wh.T + self.bh  # (B, 3H)
         g = self._gates(gx, gh)
         h_next = (1 - g["z"]) * g["n"] + g["z"] * h
-        return (h_next,), g, [AffineUse("Wx", "bx", x_t, gx), AffineUse("Wh", "bh", h, gh)]
+        return (h_next,), g, [AffineUse("Wx", "bx", x_t, gx), AffineUse("Wh", "bh", h_in, gh)]
 
     def _fused(self, x, init):
         (h0,) = init

@@ -53,25 +53,32 @@ class StepGradients:
         return out
 
 
-def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], Tensor], state=None) -> StepGradients:
+def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], Tensor], state=None,
+                   recurrent_scale: Tensor | None = None, per_sequence: bool = False) -> StepGradients:
     """Run ``model`` on ``x``, take ``loss_fn(trace)`` and split its gradient by step, in ONE backward pass.
 
     Autograd returns the total gradient at every per-step state and at the output of every
     application of W; the contribution of application k to dℓ/dW is then the outer product
     of dℓ/dz_k with that application's input (Remark 1.1), with no extra passes.
+    ``recurrent_scale`` is passed to :meth:`~rnn_widgets.core.base.RecurrentBase.trace`.
+
+    ``per_sequence=True`` keeps the batch axis in the contributions, ``(T, B, *shape)``, so each
+    sequence's own dℓ/dW is their sum over T; ``total`` is then that sum over T and B (autograd is
+    not asked for the parameters separately).
     """
     xb, batched = model._as_batch(x)
     init = tuple(s.detach().clone().requires_grad_(True) for s in model.initial_state(xb.shape[1], state))
-    tr = model.trace(x, init, stepwise=True)
+    tr = model.trace(x, init, stepwise=True, recurrent_scale=recurrent_scale)
     loss = loss_fn(tr)
     if not isinstance(loss, Tensor) or loss.numel() != 1:
         raise ValueError("loss_fn must return a scalar tensor")
     names = model.state_names
     nodes = [s for n in names for s in tr.states[n]]
     outs = [u.out for u in tr.affine]
-    params = dict(model.named_parameters())
-    grads = torch.autograd.grad(loss, nodes + outs + list(params.values()), allow_unused=True)
-    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(nodes + outs + list(params.values()), grads)]
+    params = {} if per_sequence else dict(model.named_parameters())
+    wrt = nodes + outs + list(params.values())
+    grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+    grads = [torch.zeros_like(t) if g is None else g for t, g in zip(wrt, grads)]
 
     n_steps = xb.shape[0] + 1
     states = {}
@@ -79,20 +86,21 @@ def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], T
         g = torch.stack(grads[j * n_steps : (j + 1) * n_steps])
         states[n] = g if batched else g.squeeze(1)
 
-    contributions: dict[str, list[Tensor]] = {}
+    contributions: dict = {}
     with torch.no_grad():
         for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
-            contributions.setdefault(use.weight, []).append(g_out.T @ use.inp)  # (out, in), summed over the batch
+            if per_sequence:  # (B, out, in) and (B, out)
+                weight, bias = g_out.unsqueeze(-1) * use.inp.unsqueeze(-2), g_out
+            else:  # (out, in) and (out,), summed over the batch
+                weight, bias = g_out.T @ use.inp, g_out.sum(0)
+            contributions.setdefault(use.weight, []).append(weight)
             if use.bias is not None:
-                contributions.setdefault(use.bias, []).append(g_out.sum(0))
+                contributions.setdefault(use.bias, []).append(bias)
+        contributions = {k: torch.stack(v) for k, v in contributions.items()}
     total = dict(zip(params, grads[len(nodes) + len(outs) :]))
-    return StepGradients(
-        loss=loss.detach(),
-        trace=tr,
-        states=states,
-        contributions={k: torch.stack(v) for k, v in contributions.items()},
-        total=total,
-    )
+    if per_sequence:
+        total = {k: v.sum((0, 1)) for k, v in contributions.items()}
+    return StepGradients(loss=loss.detach(), trace=tr, states=states, contributions=contributions, total=total)
 
 
 def clip_by_norm(grad: Tensor | Sequence[Tensor], max_norm: float):

@@ -54,9 +54,9 @@ class UntiedRNN(RecurrentBase):
             )
         return xb, batched
 
-    def _step(self, t, prev, x_t):
+    def _step(self, t, prev, x_t, scale=None):
         (a,) = prev
-        inp = torch.cat([a, x_t], dim=-1)  # (B, H + I)
+        inp = torch.cat([self._scaled(a, scale), x_t], dim=-1)  # (B, H + I)
         z = inp @ self.W[t].T + self.b[t]  # layer t's own weights
         return (NONLINEARITIES[self.nonlinearity](z),), {"z": z}, [AffineUse("W", "b", inp, z, index=t)]
 

@@ -1,0 +1,158 @@
+"""§1.5: vanishing and exploding gradients, clipping, and why skip connections and the LSTM help."""
+from __future__ import annotations
+
+import functools
+import math
+
+import ipywidgets as W
+import numpy as np
+import torch
+import traitlets
+
+from ..core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
+from .charts import bar_chart, heat_map, line_chart
+from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
+
+MAP_SCALES = np.round(np.linspace(0.1, 2.0, 20), 3)
+LOW = 1e-30  # below this a gradient counts as vanished and is drawn at this value
+
+
+@functools.lru_cache(maxsize=32)
+def _model(kind: str, nonlinearity: str, seed: int, device: str):
+    return flow_model(kind, nonlinearity, seed=seed, device=device)
+
+
+@functools.lru_cache(maxsize=64)
+def flow_rows(kind: str, nonlinearity: str, seq_len: int, scale: float, seed: int, device: str, with_map: bool):
+    """‖dℓ/da^(k)‖ for the chosen scale (row 0) and, ``with_map``, every scale of the map (rows 1…) in the
+    same batched pass; and dℓ/d(parameters) at the chosen scale."""
+    scales = np.concatenate([[scale], MAP_SCALES]) if with_map else np.array([scale])
+    with torch.enable_grad():
+        flow = gradient_norms(_model(kind, nonlinearity, seed, device), seq_len, scales, seed)
+    return flow.norms.cpu().numpy(), [g.cpu() for g in flow.weight_grads]
+
+
+def display_norms(norms: np.ndarray) -> np.ndarray:
+    """Norms safe for a log axis: inf/NaN and huge values at 1e30, tiny ones at 1e-30."""
+    return np.clip(np.nan_to_num(norms, nan=DISPLAY_LIMIT, posinf=DISPLAY_LIMIT), LOW, DISPLAY_LIMIT)
+
+
+def describe_extremes(norms: np.ndarray) -> str:
+    """Words for overflow and underflow: where the gradient exploded past 1e30 or vanished below 1e-30."""
+    L = len(norms) - 1
+    big = np.where(~np.isfinite(norms) | (norms > DISPLAY_LIMIT))[0]
+    small = np.where(norms < LOW)[0]
+    if big.size:
+        return f" The gradient exploded past 1e30 at step {big.max()} (drawn at 1e30), {L - big.max()} steps from the loss."
+    if small.size:
+        return f" It vanished below 1e-30 at step {small.max()}, {L - small.max()} steps from the loss."
+    return ""
+
+
+class GradientFlowWidget(LessonWidget):
+    """‖dℓ/da^(k)‖ against k for a chosen model, a second one overlaid, a scale × step map, clipping.
+
+    Traits
+    ------
+    seq_len : int           sequence length L
+    scale : float           spectral radius of the recurrent weights
+    nonlinearity : str      σ of the plain and skip RNNs ("tanh", "sigmoid", "relu", "identity")
+    model, compare : str    "rnn", "skip", "lstm" or "gru"
+    clip : float            the clipping threshold on ‖dℓ/dW‖
+    seed : int              weights and inputs
+    """
+
+    TITLE = "Vanishing and exploding gradients"
+    SECTION = "§1.5"
+    EXPLANATION = (
+        "The gradient reaching step k is a <b>product of Jacobians</b>, one per step between k and the loss, so "
+        "its size changes roughly geometrically with the distance: below a scale of about 1 it "
+        "<b>vanishes</b>, above it it can <b>explode</b>. Clipping fixes exploding gradients (it shortens them, "
+        "keeping their direction); vanishing needs architecture: a <b>skip connection</b>, or the LSTM's cell "
+        "state c, whose forget gate f ≈ 1 passes the gradient through almost unchanged. "
+        "(The LSTM and GRU start with their keep-gates open, f ≈ z ≈ 0.95, as trained ones learn to.)"
+    )
+
+    seq_len = traitlets.Int(50, min=2, max=300).tag(config=True)
+    scale = traitlets.Float(0.9, min=0.1, max=2.0).tag(config=True)
+    nonlinearity = traitlets.Enum(["tanh", "sigmoid", "relu", "identity"], "tanh").tag(config=True)
+    model = traitlets.Enum(list(MODELS), "rnn").tag(config=True)
+    compare = traitlets.Enum(list(MODELS), "lstm").tag(config=True)
+    clip = traitlets.Float(1.0, min=0.01, max=100.0).tag(config=True)
+    seed = traitlets.Int(0, min=0, max=20).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.line_fig, self.lines, _ = line_chart(
+            "‖dℓ/da⁽ᵏ⁾‖ against the step k (loss at step L)", "step k", "‖dℓ/da⁽ᵏ⁾‖ (log)", 2, log_y=True,
+            labels=["model", "compared"], colors=[PALETTE[0], PALETTE[1]], height=260)
+        self.map_fig, self.map, _ = heat_map("log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "scale",
+                                             "step k", height=260, lo=-12.0, hi=12.0)
+        self.clip_fig, self.clip_bars, _ = bar_chart("Clipping dℓ/dW by norm", "", "‖dℓ/dW‖ (log)", log_y=True,
+                                                     height=220)
+        models = [(v, k) for k, v in MODELS.items()]
+        controls = [
+            self._control("model", W.Dropdown(options=models, description="Model")),
+            self._control("compare", W.Dropdown(options=models, description="Compare with")),
+            self._control("nonlinearity", W.Dropdown(options=["tanh", "sigmoid", "relu", "identity"],
+                                                     description="σ (RNNs)")),
+            self._control("seq_len", slider("Length L", 2, 300)),
+            self._control("scale", slider("Weight scale", 0.1, 2.0, 0.05, float_=True)),
+            self._control("clip", W.FloatLogSlider(min=-2, max=2, step=0.1, base=10, description="Clip at")),
+            self._control("seed", slider("Seed", 0, 20)),
+        ]
+        self._assemble(controls, [
+            self._figure("lines", self.line_fig), self._figure("map", self.map_fig),
+            self._figure("clipping", self.clip_fig),
+        ])
+        self.observe(lambda _: self._run(self._update), names=["seq_len", "scale", "nonlinearity", "model",
+                                                                "compare", "clip", "seed"])
+        self._run(self._update)
+
+    def _rows(self, kind: str, with_map: bool):
+        return flow_rows(kind, self.nonlinearity, self.seq_len, round(self.scale, 4), self.seed,
+                         str(self.torch_device), with_map)
+
+    def _update(self) -> None:
+        rows, weight_grads = self._rows(self.model, True)
+        mine, other = rows[0], self._rows(self.compare, False)[0][0]
+        L = self.seq_len
+        with self._holding(self.lines):
+            self.lines.x = np.arange(L + 1)
+            self.lines.y = display_norms(np.stack([mine, other]))
+            self.lines.labels = [MODELS[self.model], MODELS[self.compare]]
+        stride = max(1, (L + 1) // 100)  # at most ~100 columns stay readable
+        with self._holding(self.map):
+            self.map.color = np.log10(display_norms(rows[1:, ::stride]))
+            self.map.row = MAP_SCALES
+            self.map.column = np.arange(0, L + 1, stride)
+        rho = decay_rate(torch.from_numpy(mine))
+        trend = "" if rho is None else (
+            f" Fitted per-step factor ρ = {fmt(rho)}: each step back multiplies the gradient by about {fmt(rho)}.")
+        self.summaries["lines"].value = esc(
+            f"{MODELS[self.model]}: ‖dℓ/da‖ goes from 1 at step {L} to {fmt(float(mine[0]))} at step 0; "
+            f"{MODELS[self.compare]}: {fmt(float(other[0]))} at step 0." + trend + describe_extremes(mine))
+        self.summaries["map"].value = esc(
+            f"At step 0 (L = {L} steps from the loss) the gradient is {fmt(float(rows[1, 0]))} at scale "
+            f"{MAP_SCALES[0]} and {fmt(float(rows[-1, 0]))} at scale {MAP_SCALES[-1]}; white means ‖·‖ ≈ 1.")
+        self._update_clipping(weight_grads)
+        self.equation.value = (
+            "<div style='font-family:serif;font-size:15px'>dℓ/da<sup>(k)</sup> = dℓ/da<sup>(L)</sup> · "
+            "da<sup>(L)</sup>/da<sup>(L−1)</sup> ⋯ da<sup>(k+1)</sup>/da<sup>(k)</sup>"
+            + (f" &nbsp;≈ ρ<sup>L−k</sup>, &nbsp;now ρ ≈ <b>{esc(fmt(rho))}</b>" if rho is not None else "")
+            + "</div>")
+
+    def _update_clipping(self, weight_grads) -> None:
+        before, after, factor, cosine = clip_summary(weight_grads, self.clip)
+        with self._holding(self.clip_bars):
+            self.clip_bars.x = ["before clipping", f"after (threshold {fmt(self.clip)})"]
+            self.clip_bars.y = display_norms(np.array([before, after]))
+            self.clip_bars.colors = [PALETTE[5], PALETTE[2]]
+        if math.isinf(before):
+            text = "dℓ/dW overflowed: no finite length to clip; lower the scale or the length."
+        elif factor < 1:
+            text = (f"‖dℓ/dW‖ = {fmt(before)} exceeds {fmt(self.clip)}: multiplied by {fmt(factor)} to "
+                    f"{fmt(after)}; the direction is unchanged (cosine {cosine:.6f}).")
+        else:
+            text = f"‖dℓ/dW‖ = {fmt(before)} is within {fmt(self.clip)}: clipping leaves it alone (factor 1)."
+        self.summaries["clipping"].value = esc(text)

@@ -1,0 +1,85 @@
+"""§1.5: the plotted norms are autograd's, the map is one batched pass, clipping keeps the direction."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from rnn_widgets import GradientFlowWidget
+from rnn_widgets.core import RNN
+from rnn_widgets.core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
+from rnn_widgets.widgets.gradient_flow import MAP_SCALES
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_batched_scales_equal_separate_models_with_scaled_weights(kind):
+    model = flow_model(kind)
+    flow = gradient_norms(model, 12, [0.5, 1.3])
+    for row, s in enumerate([0.5, 1.3]):
+        scaled = flow_model(kind)
+        with torch.no_grad():  # scale the recurrent weight blocks by hand
+            W = scaled.Wh if kind == "gru" else scaled.W
+            W[:, : scaled.hidden_size] *= s
+        single = gradient_norms(scaled, 12, [1.0])
+        np.testing.assert_allclose(flow.norms[row].numpy(), single.norms[0].numpy(), rtol=1e-10)
+
+
+def test_norms_are_autograd_gradients_of_the_states():
+    model = flow_model("rnn")
+    flow = gradient_norms(model, 6, [0.8])
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 1, 4, generator=g, dtype=torch.float64)
+    u = torch.randn(16, generator=g, dtype=torch.float64)
+    u = u / u.norm()
+    a0 = torch.zeros(1, 16, dtype=torch.float64, requires_grad=True)
+    # dℓ/da^(0) by differentiating the whole run with respect to the initial state
+    scaled = flow_model("rnn")
+    with torch.no_grad():
+        scaled.W[:, :16] *= 0.8
+    loss = scaled.trace(x, a0).a[-1, 0] @ u
+    (grad,) = torch.autograd.grad(loss, a0)
+    assert flow.norms[0, 0].item() == pytest.approx(grad.norm().item(), rel=1e-10)
+    assert flow.norms[0, -1].item() == pytest.approx(1.0)  # dℓ/da^(L) = u, a unit vector
+
+
+def test_widget_plots_the_core_numbers_and_fits_the_decay():
+    w = GradientFlowWidget(seq_len=30, scale=0.5, model="rnn", compare="lstm")
+    flow = gradient_norms(flow_model("rnn"), 30, [0.5])
+    np.testing.assert_allclose(w.lines.y[0], flow.norms[0].numpy(), rtol=1e-12)
+    assert w.lines.y[0][0] < 1e-6  # vanished at this scale
+    assert w.lines.y[1][0] > 100 * w.lines.y[0][0]  # the LSTM keeps far more of it
+    assert w.map.color.shape == (len(MAP_SCALES), 31)
+    rho = decay_rate(flow.norms[0])
+    assert 0 < rho < 1 and "ρ" in w.summaries["lines"].value
+
+
+def test_skip_connection_keeps_the_gradient_alive():
+    plain = gradient_norms(flow_model("rnn"), 60, [0.5]).norms[0, 0]
+    skip = gradient_norms(flow_model("skip"), 60, [0.5]).norms[0, 0]
+    assert skip > 1e6 * plain
+
+
+def test_exploding_run_is_clipped_for_display_and_flagged():
+    w = GradientFlowWidget(seq_len=300, scale=2.0, nonlinearity="identity", model="rnn")
+    y = np.asarray(w.lines.y)
+    assert np.isfinite(y).all() and y.max() <= 1e30
+    assert "exploded past 1e30" in w.summaries["lines"].value
+    assert "overflowed" in w.summaries["clipping"].value or "multiplied by" in w.summaries["clipping"].value
+
+
+def test_clipping_shortens_without_turning():
+    g = [torch.tensor([3.0, 4.0]), torch.tensor([12.0])]
+    before, after, factor, cosine = clip_summary(g, 1.0)
+    assert before == pytest.approx(13.0) and after == pytest.approx(1.0)
+    assert factor == pytest.approx(1 / 13) and cosine == pytest.approx(1.0)
+    assert clip_summary([torch.tensor([math.inf])], 1.0)[0] == math.inf
+    w = GradientFlowWidget(scale=1.5, clip=0.01)
+    assert "direction is unchanged (cosine 1.000000)" in w.summaries["clipping"].value
+    assert w.clip_bars.y[1] == pytest.approx(0.01)
+
+
+@pytest.mark.cuda
+def test_batched_map_on_cuda_matches_cpu():
+    cpu = gradient_norms(flow_model("lstm"), 50, MAP_SCALES)
+    gpu = gradient_norms(flow_model("lstm", device="cuda"), 50, MAP_SCALES)
+    np.testing.assert_allclose(gpu.norms.cpu().numpy(), cpu.norms.numpy(), rtol=1e-8)
