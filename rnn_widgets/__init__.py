@@ -17,6 +17,7 @@ WIDGETS = {
     "WeightSharingWidget": "weight_sharing",
     "TopologiesWidget": "topologies",
     "GradientFlowWidget": "gradient_flow",
+    "LSTMGatesWidget": "lstm_gates",
 }
 
 __all__ = ["set_device", "get_device", "__version__", *WIDGETS]

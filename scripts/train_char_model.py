@@ -4,6 +4,11 @@
 
 The last 10% of the corpus is held out and never trained on. Writes the weights (float16,
 loadable with ``torch.load(weights_only=True)``) into the package and prints the model card.
+The shipped models were made with:
+
+    python scripts/train_char_model.py                                   # char_lstm.pt (generation)
+    python scripts/train_char_model.py --layers 1 --hidden 128 --steps 1500 --batch 32 --dropout 0 \
+        --cell lstm --out rnn_widgets/core/data/small_lstm.pt              # and --cell gru → small_gru.pt
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--embed", type=int, default=32)
+    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--batch", type=int, default=64)
@@ -47,7 +53,7 @@ def main() -> None:
     train_text, val_text = split_corpus(text)
     vocab = CharVocab.from_text(train_text)
     train_ids, val_ids = vocab.encode(train_text), vocab.encode(val_text, errors="replace")
-    model = CharModel(vocab, args.hidden, args.layers, args.embed, args.dropout)
+    model = CharModel(vocab, args.hidden, args.layers, args.embed, args.dropout, args.cell)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch, seq_len=args.seq_len, lr=args.lr, seed=args.seed)
     trainer = Trainer(model, train_ids, cfg)
     # cosine decay of the learning rate to 5% over the run
@@ -70,7 +76,8 @@ def main() -> None:
     card = {
         "corpus": "tinyshakespeare.txt (public-domain Shakespeare, 1.1 MB); not shipped",
         "split": "first 90% trained on, last 10% held out",
-        "architecture": f"embedding {args.embed} -> {args.layers} x core LSTM({args.hidden}) -> linear to {len(vocab)} chars",
+        "architecture": f"embedding {args.embed} -> {args.layers} x core {args.cell.upper()}({args.hidden}) -> "
+                        f"linear to {len(vocab)} chars",
         "parameters": n_params,
         "held_out_nats_per_char": round(val, 4),
         "training": f"{args.steps} Adam steps, batch {args.batch} x {args.seq_len} chars, lr {args.lr} cosine, "

@@ -9,16 +9,15 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .cells import LSTM
+from .cells import GRU, LSTM
 from .device import resolve_device
 from .sampling import make_generator, next_distribution, sample_next
 from .vocab import CharVocab
 
-PRETRAINED = "char_lstm.pt"
 
 
 class CharModel(nn.Module):
-    """Embedding → stacked core :class:`~rnn_widgets.core.LSTM` layers → next-character logits.
+    """Embedding → stacked core :class:`~rnn_widgets.core.LSTM` (or GRU) layers → next-character logits.
 
     x[l] is the embedding of character l (Remark 1.2: a learned vector, the same length for
     every token). ``forward(ids, state)`` returns logits ``(T, [B,] V)`` and the new state, a
@@ -26,18 +25,22 @@ class CharModel(nn.Module):
     """
 
     def __init__(self, vocab: CharVocab, hidden_size: int = 256, num_layers: int = 2, embed_size: int = 32,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, cell: str = "lstm"):
         super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
         self.vocab = vocab
-        self.hidden_size, self.num_layers, self.embed_size = hidden_size, num_layers, embed_size
+        self.hidden_size, self.num_layers, self.embed_size, self.cell = hidden_size, num_layers, embed_size, cell
         self.dropout = nn.Dropout(dropout)  # between layers, in training only
         self.embed = nn.Embedding(len(vocab), embed_size)
         sizes = [embed_size] + [hidden_size] * num_layers
-        self.layers = nn.ModuleList(LSTM(sizes[k], hidden_size) for k in range(num_layers))
+        layer = LSTM if cell == "lstm" else GRU
+        self.layers = nn.ModuleList(layer(sizes[k], hidden_size) for k in range(num_layers))
         self.readout = nn.Linear(hidden_size, len(vocab))
 
     def config(self) -> dict:
-        return {"hidden_size": self.hidden_size, "num_layers": self.num_layers, "embed_size": self.embed_size}
+        return {"hidden_size": self.hidden_size, "num_layers": self.num_layers, "embed_size": self.embed_size,
+                "cell": self.cell}
 
     @property
     def device(self) -> torch.device:
@@ -120,23 +123,32 @@ class CharModel(nn.Module):
         return model.to(resolve_device(device)).eval()
 
 
+#: the shipped models: the generation model, and two small one-layer twins for the gates widget
+SHIPPED = ("char_lstm", "small_lstm", "small_gru")
+
+
 @functools.lru_cache(maxsize=None)
-def _pretrained_cpu() -> CharModel:
-    path = resources.files("rnn_widgets.core") / "data" / PRETRAINED
+def _pretrained_cpu(name: str) -> CharModel:
+    if name not in SHIPPED:
+        raise ValueError(f"no shipped model called {name!r}; there are {SHIPPED}")
+    path = resources.files("rnn_widgets.core") / "data" / f"{name}.pt"
     with resources.as_file(path) as p:
         if not Path(p).exists():
-            raise FileNotFoundError(f"the pretrained model {PRETRAINED} is missing from the package at {p}")
+            raise FileNotFoundError(f"the pretrained model {name}.pt is missing from the package at {p}")
         return CharModel.load(p, device="cpu")
 
 
-def load_char_model(device=None) -> CharModel:
-    """The shipped character-level LSTM, trained on Shakespeare (see ``data/MODEL_CARD.md``).
+def load_char_model(name: str = "char_lstm", device=None) -> CharModel:
+    """A shipped character-level model trained on Shakespeare (see ``data/MODEL_CARD.md``).
 
+    ``"char_lstm"`` (default) is the generation model of §1.4; ``"small_lstm"`` and ``"small_gru"``
+    are one-layer twins of equal size for comparing the LSTM's and the GRU's gates (Remark 2.1).
     Each call returns an independent copy (a widget may change its biases without affecting
     another), on ``device`` (default: the global choice of :func:`set_device`).
     """
-    model = copy.deepcopy(_pretrained_cpu())
-    model.card = _pretrained_cpu().card
+    base = _pretrained_cpu(name)
+    model = copy.deepcopy(base)
+    model.card = base.card
     return model.to(resolve_device(device))
 
 

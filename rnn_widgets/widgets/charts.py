@@ -58,19 +58,49 @@ def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_
     return _figure(title, [bars], axes, height), bars, {"x": sx, "y": sy}
 
 
-def heat_map(title: str, row_label: str, column_label: str, *, signed: bool = True, height: int = 220,
-             lo: float | None = None, hi: float | None = None):
-    """A GridHeatMap; signed maps are centred on 0 (white). Returns ``(fig, grid, colour scale)``."""
+def _heat(title: str, row_label: str, column_label: str, signed: bool, height: int, lo, hi, row_scale=None,
+          column_scale=None):
     sc = bq.ColorScale(colors=DIVERGING if signed else SEQUENTIAL, mid=0.0 if signed else None, min=lo, max=hi)
-    grid = bq.GridHeatMap(color=np.zeros((2, 2)), scales={"color": sc}, stroke="white",
+    scales = {"color": sc, **({"row": row_scale} if row_scale else {}), **({"column": column_scale} if column_scale else {})}
+    grid = bq.GridHeatMap(color=np.zeros((2, 2)), scales=scales, stroke="white" if row_scale is None else None,
                           anchor_style={"fill": "none"})
-    row_scale, col_scale = grid.scales["row"], grid.scales["column"]
     axes = [bq.ColorAxis(scale=sc, side="right", tick_format=".2g", num_ticks=3),
-            bq.Axis(scale=col_scale, label=column_label, tick_style={"font-size": "10px"}),
-            bq.Axis(scale=row_scale, label=row_label, side="left", tick_style={"font-size": "10px"})]
+            bq.Axis(scale=grid.scales["column"], label=column_label, tick_style={"font-size": "10px"}),
+            bq.Axis(scale=grid.scales["row"], label=row_label, side="left", tick_style={"font-size": "10px"})]
     fig = _figure(title, [grid], axes, height)
     fig.fig_margin = {"top": 36, "bottom": 46, "left": 62, "right": 70}
     return fig, grid, sc
+
+
+def heat_map(title: str, row_label: str, column_label: str, *, signed: bool = True, height: int = 220,
+             lo: float | None = None, hi: float | None = None):
+    """A GridHeatMap on ordinal rows and columns; signed maps are centred on 0 (white).
+
+    Returns ``(fig, grid, colour scale)``.
+    """
+    return _heat(title, row_label, column_label, signed, height, lo, hi)
+
+
+def timeline_map(title: str, row_label: str = "unit", *, signed: bool = True, height: int = 190,
+                 lo: float | None = None, hi: float | None = None):
+    """Units × time on linear scales, with a vertical cursor line at the chosen step.
+
+    Set ``grid.color`` (units, T), then ``grid.row = arange(units + 1)`` and ``grid.column = arange(T + 1)``
+    (cell boundaries); move the cursor with :func:`place_cursor`. Returns ``(fig, grid, cursor)``.
+    """
+    rows, cols = bq.LinearScale(reverse=True), bq.LinearScale()
+    fig, grid, _ = _heat(title, row_label, "step l", signed, height, lo, hi, rows, cols)
+    cursor = bq.Lines(x=[0.5, 0.5], y=[0, 1], scales={"x": cols, "y": rows}, colors=["#000000"], stroke_width=2,
+                      line_style="dashed")
+    fig.marks = [grid, cursor]
+    return fig, grid, cursor
+
+
+def place_cursor(cursor: bq.Lines, step: int, n_rows: int) -> None:
+    """Put the cursor in the middle of column ``step``."""
+    with cursor.hold_sync():
+        cursor.x = [step + 0.5, step + 0.5]
+        cursor.y = [0, n_rows]
 
 
 @dataclass

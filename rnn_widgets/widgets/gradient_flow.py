@@ -147,6 +147,8 @@ class GradientFlowWidget(LessonWidget):
         with self._holding(self.clip_bars):
             self.clip_bars.x = ["before clipping", f"after (threshold {fmt(self.clip)})"]
             self.clip_bars.y = display_norms(np.array([before, after]))
+            # bars on a log axis need a positive base: a decade below the shorter one
+            self.clip_bars.base = float(10 ** (np.floor(np.log10(self.clip_bars.y.min())) - 1))
             self.clip_bars.colors = [PALETTE[5], PALETTE[2]]
         if math.isinf(before):
             text = "dℓ/dW overflowed: no finite length to clip; lower the scale or the length."

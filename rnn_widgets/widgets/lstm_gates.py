@@ -1,0 +1,228 @@
+"""§2 and Remark 2.1: the LSTM's gates at work (and the GRU's), and the cell state as a skip path."""
+from __future__ import annotations
+
+import copy
+import functools
+
+import ipywidgets as W
+import numpy as np
+import torch
+import traitlets
+
+from ..core import RNN, load_char_model, seeded, step_gradients
+from ..core.memory import remember_gru, remember_inputs, remember_lstm
+from .charts import Node, UnrolledDiagram, line_chart, place_cursor, timeline_map
+from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
+
+MAX_CHARS = 200
+SHOWN_UNITS = 16
+#: the six maps: (LSTM trace key, title) and the GRU's in the same slots (None: not shown)
+LSTM_MAPS = [("f", "forget gate f"), ("input_gate", "input gate"), ("candidate", "candidate (tanh)"),
+             ("o", "output gate o"), ("c", "cell state c⁽ˡ⁺¹⁾"), ("h", "hidden state h⁽ˡ⁺¹⁾")]
+GRU_MAPS = [("z", "update gate z (keep h)"), ("r", "reset gate r"), ("n", "candidate n"), (None, ""), (None, ""),
+            ("h", "hidden state h⁽ˡ⁺¹⁾")]
+SIGNED = {"candidate", "c", "h", "n"}
+
+
+def gate_bias_slices(cell: str, H: int) -> dict[str, slice]:
+    """Where each knob's offset goes in the bias vector: LSTM b = [f; input gate; candidate; o];
+    GRU bx = [r; z; n] (forget knob → z, the keep gate; input knob → r; no output gate)."""
+    if cell == "lstm":
+        return {"forget": slice(0, H), "input": slice(H, 2 * H), "output": slice(3 * H, 4 * H)}
+    return {"forget": slice(H, 2 * H), "input": slice(0, H)}
+
+
+def check_text(text: str, cell: str) -> None:
+    """Clear messages for text the character model cannot read."""
+    if not text:
+        raise ValueError("The text is empty: type a few characters for the model to read.")
+    if len(text) > MAX_CHARS:
+        raise ValueError(f"The text has {len(text)} characters; this view reads at most {MAX_CHARS}.")
+    unknown = load_char_model(f"small_{cell}", device="cpu").vocab.unknown(text)
+    if unknown:
+        raise ValueError("The model was trained on Shakespeare and does not know these characters: "
+                         + " ".join(repr(c) for c in unknown[:10]))
+
+
+@functools.lru_cache(maxsize=32)  # the step and unit controls only redraw
+def gates_run(source: str, text: str, length: int, cell: str, forget: float, input_: float, output: float):
+    """The trace with the knobs' bias offsets applied, and ‖dℓ/dc^(k)‖ (GRU: h) beside a plain RNN's ‖dℓ/da^(k)‖.
+
+    ℓ reads unit 0 of h at the last step (in the synthetic task, the remembered value).
+    """
+    if source == "remember":
+        base, x = (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length)
+    else:
+        char_model = load_char_model(f"small_{cell}", device="cpu")
+        base = char_model.layers[0]
+        with torch.no_grad():
+            x = char_model.embed(char_model.encode(text))
+    model = copy.deepcopy(base)
+    bias = model.b if cell == "lstm" else model.bx
+    offsets = {"forget": forget, "input": input_, "output": output}
+    with torch.no_grad():
+        for knob, sl in gate_bias_slices(cell, model.hidden_size).items():
+            bias[sl] += offsets[knob]
+        tr = model.trace(x)
+    u = torch.zeros(model.hidden_size)
+    u[0] = 1.0
+    kept = "c" if cell == "lstm" else "h"
+    flow = step_gradients(model, x, lambda t: t.h[-1] @ u).states[kept].double().norm(dim=-1)
+    rnn = seeded(0, lambda: RNN(model.input_size, model.hidden_size))
+    rnn_flow = step_gradients(rnn, x, lambda t: t.a[-1] @ u).states["a"].double().norm(dim=-1)  # no underflow of ‖·‖²
+    return tr, (text or None), flow.detach().numpy(), rnn_flow.detach().numpy()
+
+
+class LSTMGatesWidget(LessonWidget):
+    """Heat maps of the gates, c and h over time, the cell drawn with the current step's values,
+    and ‖dℓ/dc^(k)‖ beside a plain RNN's ‖dℓ/da^(k)‖.
+
+    Traits
+    ------
+    source : {"remember", "text"}   a synthetic "remember the first input" signal, or text through a
+                                    character model trained on Shakespeare
+    text : str                      the text (source "text")
+    length : int                    steps of the remember signal
+    cell : {"lstm", "gru"}
+    forget_bias, input_bias, output_bias : float   offsets added to those gates' biases
+    step : int                      the step shown on the cell drawing
+    unit : int                      the unit (row) shown on the cell drawing
+    """
+
+    TITLE = "LSTM gates: the cell state as a memory"
+    SECTION = "§2, Remark 2.1"
+    EXPLANATION = (
+        "The LSTM splits its state a = [c; h]. One affine map of [h<sup>(l)</sup>; x[l]] gives four parts: the "
+        "<b>forget gate f</b>, the <b>input gate</b>, the <b>candidate</b> and the <b>output gate o</b>. The cell "
+        "state is only scaled and added to, c<sup>(l+1)</sup> = c<sup>(l)</sup> ⊙ f + i with i = input gate ⊙ "
+        "candidate, so with f ≈ 1 it carries information (and gradient) across many steps: a skip path. "
+        "Push the forget bias down and the memory fades. (PyTorch calls our input gate i and our candidate g, "
+        "in the order i, f, g, o.) The GRU has no output gate and performs about as well (Remark 2.1)."
+    )
+
+    source = traitlets.Enum(["remember", "text"], "remember").tag(config=True)
+    text = traitlets.Unicode("To be, or not to be, that is the question:").tag(config=True)
+    length = traitlets.Int(30, min=2, max=120).tag(config=True)
+    cell = traitlets.Enum(["lstm", "gru"], "lstm").tag(config=True)
+    forget_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
+    input_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
+    output_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
+    step = traitlets.Int(0, min=0, max=MAX_CHARS).tag(config=True)
+    unit = traitlets.Int(0, min=0, max=SHOWN_UNITS - 1).tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.maps = [timeline_map(f"slot {k}", signed=True, lo=-1.0, hi=1.0, height=180) for k in range(6)]
+        self.cell_diagram = UnrolledDiagram("The cell at step l", height=300)
+        self.grad_fig, self.grad_lines, _ = line_chart(
+            "The cell state as a skip path: gradient reaching step k", "step k", "‖dℓ/d·‖ (log)", 2, log_y=True,
+            labels=["LSTM ‖dℓ/dc⁽ᵏ⁾‖", "plain RNN ‖dℓ/da⁽ᵏ⁾‖"], colors=[PALETTE[2], PALETTE[5]], height=240)
+        bias = dict(float_=True, readout_format=".1f")
+        controls = [
+            self._control("source", W.ToggleButtons(options=[("remember the first input", "remember"),
+                                                             ("text (Shakespeare model)", "text")], description="Input")),
+            self._control("cell", W.ToggleButtons(options=[("LSTM", "lstm"), ("GRU", "gru")], description="Cell")),
+            self._control("text", W.Text(description="Text", continuous_update=False, layout=W.Layout(width="420px"))),
+            self._control("length", slider("Steps", 2, 120)),
+            self._control("forget_bias", slider("Forget-gate bias +", -6.0, 6.0, 0.5, **bias)),
+            self._control("input_bias", slider("Input-gate bias +", -6.0, 6.0, 0.5, **bias)),
+            self._control("output_bias", slider("Output-gate bias +", -6.0, 6.0, 0.5, **bias)),
+            self._control("step", slider("Step l", 0, MAX_CHARS)),
+            self._control("unit", slider("Unit (drawing)", 0, SHOWN_UNITS - 1)),
+        ]
+        pairs = [W.HBox([self._figure(f"map{k}", self.maps[k][0], half=True),
+                         self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)]) for k in (0, 2, 4)]
+        self._assemble(controls, [self._figure("cell", self.cell_diagram.fig), *pairs,
+                                  self._figure("gradients", self.grad_fig)])
+        self.observe(lambda _: self._run(self._update), names=[
+            "source", "text", "length", "cell", "forget_bias", "input_bias", "output_bias", "step", "unit"])
+        self._run(self._update)
+
+    # ------------------------------------------------------------------ computing
+    def _compute(self):
+        if self.source == "text":
+            check_text(self.text, self.cell)
+        return gates_run(self.source, self.text if self.source == "text" else "", self.length, self.cell,
+                         self.forget_bias, self.input_bias, self.output_bias)
+
+    # ------------------------------------------------------------------ drawing
+    def _update(self) -> None:
+        tr, text, lstm_flow, rnn_flow = self._compute()
+        T = tr.x.shape[0]
+        self.controls["step"].max = T - 1
+        step, H = min(self.step, T - 1), tr.h.shape[-1]
+        units = self._units(tr)
+        slots = LSTM_MAPS if self.cell == "lstm" else GRU_MAPS
+        for k, ((key, title), (fig, grid, cursor)) in enumerate(zip(slots, self.maps)):
+            self.figures[f"map{k}"].layout.display = "" if key else "none"
+            self.summaries[f"map{k}"].layout.display = "" if key else "none"
+            if key is None:
+                continue
+            values = tr[key][1:] if key in ("c", "h") else tr[key]  # state after step l, at column l
+            data = finite(values[:, units].T.numpy())  # (units, T)
+            with self._holding(grid, grid.scales["color"]):
+                grid.color = data
+                grid.row, grid.column = np.arange(len(units) + 1), np.arange(T + 1)
+                grid.scales["color"].min, grid.scales["color"].max = (-1.0, 1.0) if key in SIGNED else (0.0, 1.0)
+                grid.scales["color"].mid = 0.0 if key in SIGNED else 0.5
+            place_cursor(cursor, step, len(units))
+            fig.title = title
+            self.summaries[f"map{k}"].value = esc(
+                f"{title}: mean {fmt(float(data.mean()))} over {len(units)} units × {T} steps; at step {step}, "
+                f"unit {units[0]}: {fmt(float(data[0, step]))}.")
+        self._draw_cell(tr, step, units[min(self.unit, len(units) - 1)], text)
+        with self._holding(self.grad_lines):
+            self.grad_lines.x = np.arange(T + 1)
+            self.grad_lines.y = np.clip(finite(np.stack([lstm_flow, rnn_flow])), 1e-30, 1e30)
+            self.grad_lines.labels = ["LSTM ‖dℓ/dc⁽ᵏ⁾‖" if self.cell == "lstm" else "GRU ‖dℓ/dh⁽ᵏ⁾‖",
+                                      "plain RNN ‖dℓ/da⁽ᵏ⁾‖"]
+        name = "LSTM's ‖dℓ/dc" if self.cell == "lstm" else "GRU's ‖dℓ/dh"
+        self.summaries["gradients"].value = esc(
+            f"Loss on unit 0 of h at step {T}. Back at step 0 the {name}⁽⁰⁾‖ is {fmt(float(lstm_flow[0]))}, the plain "
+            f"RNN's ‖dℓ/da⁽⁰⁾‖ is {fmt(float(rnn_flow[0]))}.")
+
+    def _units(self, tr) -> list[int]:
+        """The units drawn: all of a small model; of the text model, the 16 whose state varies most."""
+        H = tr.h.shape[-1]
+        if H <= SHOWN_UNITS:
+            return list(range(H))
+        spread = tr.h[1:].std(0)
+        return sorted(torch.argsort(spread, descending=True)[:SHOWN_UNITS].tolist())
+
+    def _draw_cell(self, tr, l: int, unit: int, text: str | None) -> None:
+        v = {k: float(tr[k][l if k not in ("c", "h") else l, unit]) for k in tr.keys() if k != "x"}
+        nxt = {k: float(tr[k][l + 1, unit]) for k in ("h", "c") if k in tr.keys()}
+        token = f" ('{text[l]}')" if text else ""
+        if self.cell == "lstm":
+            nodes = [Node(0, 3, f"c⁽ˡ⁾ = {fmt(v['c'])}", 2), Node(2, 3, f"⊙ f = {fmt(v['f'])}", 2),
+                     Node(4, 3, f"+ i = {fmt(v['i'])}", 2), Node(6, 3, f"c⁽ˡ⁺¹⁾ = {fmt(nxt['c'])}", 2),
+                     Node(0, 0, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True), Node(1.5, 0, "W[·] + b", 8, below=True),
+                     Node(2, 1.5, f"f = {fmt(v['f'])}", 1), Node(3.3, 1.5, f"in = {fmt(v['input_gate'])}", 1),
+                     Node(4.6, 1.5, f"cand = {fmt(v['candidate'])}", 1), Node(6, 1.5, f"o = {fmt(v['o'])}", 1),
+                     Node(7.5, 2.2, f"tanh c = {fmt(float(np.tanh(nxt['c'])))}", 0),
+                     Node(7.5, 0, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 0, below=True)]
+            edges = [(0, 1), (1, 2), (2, 3), (6, 1), (7, 2), (8, 2), (4, 5), (5, 6), (5, 7), (5, 8), (5, 9), (3, 10),
+                     (10, 11), (9, 11)]
+            eq = (f"c<sup>({l + 1})</sup> = c<sup>({l})</sup> ⊙ f + i = {fmt(v['c'])} × {fmt(v['f'])} + "
+                  f"{fmt(v['i'])} = {fmt(nxt['c'])}; &nbsp; h<sup>({l + 1})</sup> = o ⊙ tanh(c<sup>({l + 1})</sup>)"
+                  f" = {fmt(v['o'])} × {fmt(float(np.tanh(nxt['c'])))} = {fmt(nxt['h'])} &nbsp; (unit {unit})")
+        else:
+            nodes = [Node(0, 3, f"h⁽ˡ⁾ = {fmt(v['h'])}", 2), Node(2, 3, f"⊙ z = {fmt(v['z'])}", 2),
+                     Node(4, 3, f"+ (1−z)⊙n = {fmt((1 - v['z']) * v['n'])}", 2),
+                     Node(6, 3, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 2),
+                     Node(0, 0, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True), Node(1.5, 0, "Wx, Wh", 8, below=True),
+                     Node(2, 1.5, f"z = {fmt(v['z'])}", 1), Node(3.3, 1.5, f"r = {fmt(v['r'])}", 1),
+                     Node(4.6, 1.5, f"n = {fmt(v['n'])}", 1)]
+            edges = [(0, 1), (1, 2), (2, 3), (6, 1), (8, 2), (4, 5), (5, 6), (5, 7), (7, 8)]
+            eq = (f"h<sup>({l + 1})</sup> = z ⊙ h<sup>({l})</sup> + (1 − z) ⊙ n = {fmt(v['z'])} × {fmt(v['h'])} + "
+                  f"{fmt(1 - v['z'])} × {fmt(v['n'])} = {fmt(nxt['h'])} &nbsp; (unit {unit}; no output gate)")
+        self.cell_diagram.draw(nodes, edges, size=800)
+        self.cell_diagram.fig.title = f"The {self.cell.upper()} cell at step l = {l}, unit {unit}"
+        self.summaries["cell"].value = esc(
+            f"Step {l}, unit {unit}: " + (f"the forget gate keeps {fmt(100 * v['f'], 3)}% of c and adds "
+                                          f"{fmt(v['i'])}." if self.cell == "lstm" else
+                                          f"the update gate keeps {fmt(100 * v['z'], 3)}% of h."))
+        self.equation.value = f"<div style='font-family:serif;font-size:15px'>{eq}</div>"
+        self.controls["output_bias"].disabled = self.cell == "gru"
+        self.controls["text"].disabled = self.source != "text"
+        self.controls["length"].disabled = self.source != "remember"
