@@ -16,6 +16,7 @@ WIDGETS = {
     "UnrollingWidget": "unrolling",
     "WeightSharingWidget": "weight_sharing",
     "TopologiesWidget": "topologies",
+    "GenerationWidget": "generation",
     "GradientFlowWidget": "gradient_flow",
     "LSTMGatesWidget": "lstm_gates",
 }

@@ -10,6 +10,7 @@ Torch and numpy only: importing it never imports ipywidgets or bqplot, so it can
 """
 from .cells import GRU, LSTM, NONLINEARITIES, RNN
 from .charmodel import CharModel, load_char_model
+from .generation import GenerationSession, repeating_tail
 from .device import get_device, resolve_device, set_device
 from .gradients import StepGradients, clip_by_norm, step_gradients
 from .seeding import seeded, token_vector
@@ -23,7 +24,7 @@ __all__ = [
     "RNN", "LSTM", "GRU", "UntiedRNN", "NONLINEARITIES", "parameter_count",
     "Trace", "AffineUse", "StepGradients", "step_gradients", "clip_by_norm",
     "next_distribution", "sample_next", "entropy", "make_generator", "GREEDY_BELOW",
-    "CharVocab", "UnknownCharacterError", "CharModel", "load_char_model",
+    "CharVocab", "UnknownCharacterError", "CharModel", "load_char_model", "GenerationSession", "repeating_tail",
     "Trainer", "TrainConfig", "StepInfo",
     "set_device", "get_device", "resolve_device", "seeded", "token_vector",
 ]

@@ -1,0 +1,178 @@
+"""§1.4: autoregressive generation with a trained character LSTM, and live training on your own text."""
+from __future__ import annotations
+
+import math
+
+import ipywidgets as W
+import numpy as np
+import traitlets
+
+from ..core import CharVocab, GenerationSession, load_char_model, next_distribution, repeating_tail
+from .charts import Node, UnrolledDiagram, bar_chart, line_chart
+from .common import PALETTE, LessonWidget, esc, fmt, slider
+from .live_training import LiveTraining
+
+TOP = 20  # bars shown
+DIAGRAM_STEPS = 5
+
+
+class GenerationWidget(LessonWidget):
+    """Sample a character, feed it back, repeat: the next-character distribution, temperature, top-k.
+
+    Traits
+    ------
+    prompt : str          the text the model reads first
+    temperature : float   divides the logits before the softmax (0.1–3; log slider)
+    top_k : int           sample among the k most likely characters (0: all)
+    seed : int            the same seed and settings give the same text
+    greedy : bool         always take the most likely character
+    n_generate : int      how many characters "Generate N" adds
+    model_choice : {"shakespeare", "yours"}   the shipped model, or the one trained below
+    """
+
+    TITLE = "Autoregressive generation"
+    SECTION = "§1.4"
+    EXPLANATION = (
+        "A trained RNN writes text <b>autoregressively</b>: it reads the prompt, gives a probability to every "
+        "possible next character, we draw one, and that character becomes the next input x. The bars show the "
+        "distribution the last character was drawn from (highlighted). <b>Temperature</b> reshapes it: low "
+        "values (or greedy) make the most likely character win, and the text soon falls into loops; high "
+        "values flatten it toward noise. The shipped model is an LSTM trained on Shakespeare."
+    )
+
+    prompt = traitlets.Unicode("ROMEO:\nBut soft, what light").tag(config=True)
+    temperature = traitlets.Float(0.8, min=0.1, max=3.0).tag(config=True)
+    top_k = traitlets.Int(0, min=0, max=100).tag(config=True)
+    seed = traitlets.Int(0, min=0, max=999).tag(config=True)
+    greedy = traitlets.Bool(False).tag(config=True)
+    n_generate = traitlets.Int(200, min=10, max=1000).tag(config=True)
+    model_choice = traitlets.Enum(["shakespeare", "yours"], "shakespeare").tag(config=True)
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.shakespeare = load_char_model(device=self.torch_device)
+        self.bar_fig, self.bars, _ = bar_chart("Next-character distribution (top 20)", "character",
+                                               "probability", height=230)
+        self.entropy_fig, self.entropy_line, _ = line_chart(
+            "Entropy of each step's distribution", "generated character", "nats", 1, colors=[PALETTE[3]], height=200)
+        self.loop = UnrolledDiagram("The loop: each sampled ŷ is fed back as the next x", height=230)
+        self.output = W.HTML("")
+        self.step_button = W.Button(description="Step", icon="step-forward", tooltip="Generate one character")
+        self.run_button = W.Button(description="Generate N", icon="forward", button_style="primary")
+        self.reset_button = W.Button(description="Reset", icon="undo", tooltip="Back to the prompt")
+        self.step_button.on_click(lambda _: self._run(lambda: self.generate(1)))
+        self.run_button.on_click(lambda _: self._run(lambda: self.generate(self.n_generate)))
+        self.reset_button.on_click(lambda _: self._run(self.reset))
+        self.training = LiveTraining(on_trained=lambda _: setattr(self.controls["model_choice"], "disabled", False))
+        controls = [
+            self._control("prompt", W.Textarea(description="Prompt", rows=2, continuous_update=False,
+                                               layout=W.Layout(width="420px"))),
+            self._control("temperature", W.FloatLogSlider(min=-1, max=math.log10(3.0), step=0.02, base=10,
+                                                          description="Temperature", readout_format=".2f")),
+            self._control("top_k", slider("Top-k (0: all)", 0, 100)),
+            self._control("seed", slider("Seed", 0, 999)),
+            self._control("greedy", W.Checkbox(description="Greedy (always the most likely)")),
+            self._control("n_generate", slider("N", 10, 1000, 10)),
+            self._control("model_choice", W.ToggleButtons(options=[("Shakespeare (shipped)", "shakespeare"),
+                                                                  ("your text (train below)", "yours")],
+                                                         description="Model")),
+            W.HBox([self.step_button, self.run_button, self.reset_button]),
+        ]
+        self.controls["model_choice"].disabled = True  # until a model has been trained on your text
+        train_box = W.Accordion([self.training], titles=("Train a model on your own text",))
+        self._assemble(controls, [self.output, self._figure("bars", self.bar_fig),
+                                  self._figure("loop", self.loop.fig), self._figure("entropy", self.entropy_fig),
+                                  train_box])
+        self.session: GenerationSession | None = None
+        self.observe(lambda _: self._run(self.reset), names=["prompt", "seed", "model_choice"])
+        self.observe(lambda _: self._run(self._draw), names=["temperature", "top_k", "greedy"])
+        self._run(self.reset)
+
+    # ------------------------------------------------------------------ actions
+    @property
+    def model(self):
+        if self.model_choice == "yours":
+            if self.training.model is None or self.training.running:
+                raise ValueError("Train a model on your text first (below), and wait for it to finish.")
+            return self.training.model.eval()
+        return self.shakespeare
+
+    def reset(self) -> None:
+        """Start again from the prompt (a new session; the old one stays if the prompt is bad)."""
+        self.session = GenerationSession(self.model, self.prompt, self.seed)
+        self._draw()
+
+    def generate(self, n: int) -> None:
+        """Draw ``n`` characters, each fed back as the next input."""
+        if self.session is None:
+            self.reset()
+        for _ in range(n):
+            self.session.step(self.temperature, self.top_k or None, self.greedy)
+        self._draw()
+
+    # ------------------------------------------------------------------ drawing
+    def _draw(self) -> None:
+        s = self.session
+        if s is None:
+            return
+        vocab: CharVocab = s.model.vocab
+        probs = next_distribution(s.last_logits if s.generated else s.logits,
+                                  0.0 if self.greedy else self.temperature, self.top_k or None).cpu().numpy()
+        order = np.argsort(-probs, kind="stable")[:TOP]
+        chosen = s.generated[-1] if s.generated else None
+        with self._holding(self.bars):
+            self.bars.x = [f"{vocab.display(vocab.chars[i])}" for i in order]
+            self.bars.y = probs[order]
+            self.bars.colors = [PALETTE[5] if i == chosen else PALETTE[0] for i in order]
+        ent = float(-(probs[probs > 0] * np.log(probs[probs > 0])).sum())
+        if chosen is None:
+            bar_text = f"Before the first step: the most likely next character is {vocab.display(vocab.chars[order[0]])!r} " \
+                       f"(p = {fmt(float(probs[order[0]]))}); entropy {fmt(ent)} nats."
+        else:
+            bar_text = f"It drew {vocab.display(vocab.chars[chosen])!r} (p = {fmt(float(probs[chosen]))}) from this " \
+                       f"distribution; entropy {fmt(ent)} nats (uniform over {len(vocab)} characters: " \
+                       f"{fmt(math.log(len(vocab)))})."
+        self.summaries["bars"].value = esc(bar_text)
+        self.output.value = (
+            "<div style='font-family:monospace;white-space:pre-wrap;border:1px solid #ccc;padding:6px;"
+            f"max-height:180px;overflow:auto'>{esc(s.prompt)}<span style='color:{PALETTE[0]};"
+            f"background:#eef5fb'>{esc(s.new_text)}</span></div>")
+        self._draw_loop(s, vocab)
+        with self._holding(self.entropy_line):
+            e = np.asarray(s.entropies) if s.entropies else np.zeros(1)
+            self.entropy_line.x, self.entropy_line.y = np.arange(1, len(e) + 1), e
+        self.summaries["entropy"].value = esc(self._entropy_words(s))
+        self.equation.value = (
+            "<div style='font-family:serif;font-size:15px'>p(x[l+1] = c) = softmax(logits / T)<sub>c</sub>, "
+            f"&nbsp; T = {fmt(self.temperature)}" + (" (greedy: argmax)" if self.greedy else "")
+            + (f", top-{self.top_k}" if self.top_k else "") + "; &nbsp; the drawn ŷ becomes x[l+1]</div>")
+
+    def _draw_loop(self, s: GenerationSession, vocab: CharVocab) -> None:
+        text = s.text
+        n = min(DIAGRAM_STEPS, len(text) - 1) if s.generated else min(DIAGRAM_STEPS, len(text))
+        start = len(text) - n - (1 if s.generated else 0)
+        nodes, edges = [], []
+        for j in range(n):
+            l = start + j
+            nodes += [Node(j, 0, f"x = {vocab.display(text[l])!r}", 9, below=True), Node(j, 1, "LSTM", 0),
+                      Node(j, 2, f"ŷ = {vocab.display(text[l + 1])!r}" if l + 1 < len(text) else "ŷ = ?",
+                           5 if l + 1 >= len(s.prompt) else 8)]
+            edges += [(3 * j, 3 * j + 1), (3 * j + 1, 3 * j + 2)]
+            if j:
+                edges += [(3 * j - 2, 3 * j + 1), (3 * j - 1, 3 * j)]  # state carried; output fed back as x
+        self.loop.draw(nodes, edges, highlight=[3 * n - 1] if s.generated else None, size=700)
+        self.summaries["loop"].value = esc(
+            f"The last {n} steps: grey ŷ are prompt characters read in, orange ones were sampled and fed back.")
+
+    def _entropy_words(self, s: GenerationSession) -> str:
+        if not s.entropies:
+            return "No characters generated yet: press Step or Generate N."
+        mean = float(np.mean(s.entropies))
+        cycle = repeating_tail(s.new_text)
+        words = f"{len(s.entropies)} characters generated, mean entropy {fmt(mean)} nats per step."
+        if cycle:
+            words += f" The text has fallen into a loop: {cycle!r} repeats (low temperature and greedy do this)."
+        elif mean > 0.6 * math.log(len(s.model.vocab)):
+            words += " The distributions are nearly flat: at this temperature the text turns to noise."
+        return words
+

@@ -1,0 +1,139 @@
+"""Train a small character model on the student's own text, live, with a Stop button (§1.4)."""
+from __future__ import annotations
+
+import threading
+import time
+from importlib import resources
+
+import ipywidgets as W
+import numpy as np
+import torch
+
+from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
+from .charts import line_chart
+from .common import PALETTE, esc, fmt
+
+SEQ_LEN = 48
+MAX_TEXT = 200_000
+
+
+def default_training_text() -> str:
+    """A short text written for this project (free to ship), about what the network is doing."""
+    return (resources.files("rnn_widgets.widgets") / "data" / "training_text.txt").read_text(encoding="utf-8")
+
+
+class LiveTraining(W.VBox):
+    """A text area, a Train and a Stop button, a progress bar, a loss curve and samples as it learns.
+
+    Training runs in a background thread so the notebook stays responsive; every widget update is
+    a small message. ``start(blocking=True)`` trains in the caller's thread (tests, scripts).
+    ``model`` holds the latest trained model (None before the first run).
+    """
+
+    def __init__(self, steps: int = 300, hidden_size: int = 96, seed: int = 0, on_trained=None):
+        self.text_area = W.Textarea(value=default_training_text(), rows=6, description="Your text",
+                                    layout=W.Layout(width="98%"))
+        self.steps = W.IntSlider(value=steps, min=20, max=2000, step=20, description="Steps",
+                                 style={"description_width": "initial"})
+        self.train_button = W.Button(description="Train", button_style="primary", icon="play")
+        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True)
+        self.progress = W.IntProgress(value=0, min=0, max=steps, description="0 steps")
+        self.fig, self.loss_line, _ = line_chart("Training loss on your text", "step", "nats / char", 1,
+                                                 colors=[PALETTE[0]], height=200)
+        self.samples = W.HTML("")
+        self.message = W.HTML("")
+        self.hidden_size, self.seed, self.on_trained = hidden_size, seed, on_trained
+        self.model: CharModel | None = None
+        self.trainer: Trainer | None = None
+        self._thread: threading.Thread | None = None
+        self._losses: list[float] = []
+        self._samples: list[str] = []
+        self.train_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        super().__init__([self.text_area, W.HBox([self.steps, self.train_button, self.stop_button, self.progress]),
+                          self.message, self.fig, self.samples])
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _check(self, text: str) -> None:
+        if len(text) < SEQ_LEN + 2:
+            raise ValueError(f"The training text has {len(text)} characters; it needs at least {SEQ_LEN + 2} "
+                             f"(one training sequence is {SEQ_LEN} characters, plus the next one to predict).")
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"The training text has {len(text):,} characters; paste at most {MAX_TEXT:,}.")
+
+    def start(self, blocking: bool = False) -> bool:
+        """Train a fresh model on the text area's text. Returns False (with a message) on bad input."""
+        if self.running:
+            return False
+        text = self.text_area.value
+        try:
+            self._check(text)
+        except ValueError as exc:
+            self.message.value = f"<div role='alert' style='color:#b35806'>{esc(exc)}</div>"
+            return False
+        self.message.value = ""
+        vocab = CharVocab.from_text(text)
+        model = seeded(self.seed, lambda: CharModel(vocab, self.hidden_size, 1, 16))
+        cfg = TrainConfig(steps=self.steps.value, batch_size=32, seq_len=SEQ_LEN, lr=1e-2, seed=self.seed)
+        self.trainer = Trainer(model, vocab.encode(text), cfg)
+        self.trainer.add_callback("on_step", self._on_step)
+        self.trainer.add_callback("on_end", self._on_end)
+        self._losses, self._samples, self._last_draw = [], [], 0.0
+        self.progress.max, self.progress.value = cfg.steps, 0
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        self.model = model
+        if blocking:
+            self.trainer.fit()
+        else:
+            self._thread = threading.Thread(target=self.trainer.fit, daemon=True, name="rnn-widgets-training")
+            self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Ask the trainer to stop after the current step."""
+        if self.trainer is not None:
+            self.trainer.request_stop()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _on_step(self, trainer: Trainer, info) -> None:
+        self._losses.append(info.loss)
+        now = time.perf_counter()
+        if now - self._last_draw > 0.25 or info.step == trainer.config.steps:  # ~4 redraws a second
+            self._last_draw = now
+            self._draw(info.step)
+        if info.step % 50 == 0:
+            self._sample(info.step)
+
+    def _on_end(self, trainer: Trainer, info) -> None:
+        self._draw(info.step)
+        if not self._samples or not self._samples[-1].startswith(f"step {info.step}:"):
+            self._sample(info.step)
+        self.train_button.disabled, self.stop_button.disabled = False, True
+        self.progress.description = f"{info.step} steps" + (" (stopped)" if info.step < trainer.config.steps else "")
+        if self.on_trained is not None:
+            self.on_trained(self.model)
+
+    def _draw(self, step: int) -> None:
+        with self.loss_line.hold_sync():
+            self.loss_line.x = np.arange(1, len(self._losses) + 1)
+            self.loss_line.y = np.asarray(self._losses)
+        self.progress.value = step
+        self.progress.description = f"{step} steps"
+
+    def _sample(self, step: int) -> None:
+        model = self.model
+        text = self.text_area.value
+        with torch.no_grad():
+            out = model.generate(text[:8], 80, temperature=0.8, seed=step)
+        model.train()
+        self._samples.append(f"step {step}: {text[:8]}{out}")
+        loss = fmt(self._losses[-1]) if self._losses else "–"
+        rows = "".join(f"<div style='font-family:monospace;white-space:pre-wrap'>{esc(s)}</div>"
+                       for s in self._samples[-6:])
+        self.samples.value = f"<b>Samples as it learns</b> (latest loss {loss} nats/char):{rows}"
