@@ -25,8 +25,8 @@ class GenerationSession:
         unknown = model.vocab.unknown(prompt)
         if unknown:
             shown = " ".join(repr(c) for c in unknown[:10])
-            raise ValueError(f"The model does not know these characters of the prompt: {shown}. "
-                             "It was trained on Shakespeare's plays: letters, spaces and basic punctuation, no digits.")
+            raise ValueError(f"The model does not know these characters of the prompt: {shown}. It knows only "
+                             f"the {len(model.vocab)} characters of the text it was trained on.")
         self.model, self.prompt = model, prompt
         self.logits, self.state = model.next_logits(prompt)
         self.last_logits = self.logits
