@@ -55,7 +55,7 @@ class GenerationWidget(LessonWidget):
                                                "probability", height=230)
         self.entropy_fig, self.entropy_line, _ = line_chart(
             "Entropy of each step's distribution", "generated character", "nats", 1, colors=[PALETTE[3]], height=200)
-        self.loop = UnrolledDiagram("The loop: each sampled ŷ is fed back as the next x", height=230)
+        self.loop = UnrolledDiagram("The loop: each sampled ŷ is fed back as the next x", height=250)
         self.output = W.HTML("")
         self.step_button = W.Button(description="Step", icon="step-forward", tooltip="Generate one character")
         self.run_button = W.Button(description="Generate N", icon="forward", button_style="primary")
@@ -154,7 +154,7 @@ class GenerationWidget(LessonWidget):
         nodes, edges = [], []
         for j in range(n):
             l = start + j
-            nodes += [Node(j, 0, f"x = {vocab.display(text[l])!r}", 9, below=True), Node(j, 1, "LSTM", 0),
+            nodes += [Node(j, 0, f"x = {vocab.display(text[l])!r}", 9, below=True), Node(j, 1, "", 0),
                       Node(j, 2, f"ŷ = {vocab.display(text[l + 1])!r}" if l + 1 < len(text) else "ŷ = ?",
                            5 if l + 1 >= len(s.prompt) else 8)]
             edges += [(3 * j, 3 * j + 1), (3 * j + 1, 3 * j + 2)]
@@ -162,7 +162,8 @@ class GenerationWidget(LessonWidget):
                 edges += [(3 * j - 2, 3 * j + 1), (3 * j - 1, 3 * j)]  # state carried; output fed back as x
         self.loop.draw(nodes, edges, highlight=[3 * n - 1] if s.generated else None, size=700)
         self.summaries["loop"].value = esc(
-            f"The last {n} steps: grey ŷ are prompt characters read in, orange ones were sampled and fed back.")
+            f"The last {n} steps (blue: the LSTM, its state carried to the right): grey ŷ are prompt characters "
+            "read in, orange ones were sampled and fed back as the next x.")
 
     def _entropy_words(self, s: GenerationSession) -> str:
         if not s.entropies:

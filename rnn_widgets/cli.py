@@ -1,0 +1,84 @@
+"""The ``rnn-widgets`` command: ``gallery`` serves the example notebooks with Voila; ``export`` writes static pages."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def find_examples(explicit: str | None = None) -> Path:
+    """The examples folder: the one given, ./examples, or the one beside the package (a source checkout)."""
+    candidates = [Path(explicit)] if explicit else [Path.cwd() / "examples",
+                                                    Path(__file__).resolve().parents[1] / "examples"]
+    for path in candidates:
+        if path.is_dir() and any(path.glob("*.ipynb")):
+            return path
+    where = ", ".join(str(p) for p in candidates)
+    raise SystemExit(f"rnn-widgets gallery: no example notebooks found (looked in {where}). "
+                     "Run it from a clone of the repository, or pass --dir PATH.")
+
+
+def gallery(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("voila") is None:
+        print("rnn-widgets gallery needs Voila, which comes with the 'gallery' extra:\n"
+              "    pip install 'rnn-widgets[gallery]'   (or, in a clone: pip install -e '.[gallery]')",
+              file=sys.stderr)
+        return 2
+    examples = find_examples(args.dir)
+    url = f"http://{args.ip}:{args.port}/"
+    cmd = [sys.executable, "-m", "voila", str(examples), "--no-browser", f"--port={args.port}",
+           f"--Voila.ip={args.ip}", "--port_retries=0", "--show_tracebacks=False"]
+    print(f"Serving the rnn-widgets gallery ({examples}) at {url}\n"
+          f"Every widget in lecture order: {url}voila/render/00_tour.ipynb\nPress Ctrl-C to stop.", flush=True)
+    proc = subprocess.Popen(cmd)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        # Voila shuts its kernels down on SIGTERM; give it a moment, then make sure it is gone
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print("\nGallery stopped.")
+        return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    from .export import export_site
+
+    try:
+        pages = export_site(args.out, args.widgets or None, js=args.js)
+    except ValueError as exc:
+        print(f"rnn-widgets export: {exc}", file=sys.stderr)
+        return 2
+    for page in pages:
+        print(page)
+    print(f"Open {Path(args.out) / 'index.html'} (serve the folder over http for the pages to load their scripts).")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rnn-widgets", description="Jupyter widgets that teach recurrent networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("gallery", help="serve the example notebooks with Voila")
+    g.add_argument("--port", type=int, default=8866)
+    g.add_argument("--ip", default="127.0.0.1")
+    g.add_argument("--dir", help="folder of notebooks (default: ./examples or the checkout's examples/)")
+    g.set_defaults(func=gallery)
+    e = sub.add_parser("export", help="write standalone HTML pages whose main knobs work without a kernel")
+    e.add_argument("widgets", nargs="*", help="widget names (default: all)")
+    e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--js", choices=["local", "cdn"], default="cdn",
+                   help="'cdn' (default): pages load their JavaScript from public CDNs; "
+                        "'local': copy it next to the pages so they work offline")
+    e.set_defaults(func=export)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

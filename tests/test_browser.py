@@ -1,0 +1,74 @@
+"""The gallery in a real browser: Voila serves the tour, every widget renders and answers the keyboard.
+
+Debian chromium driven by Playwright (never `playwright install`); every host but 127.0.0.1 is
+unresolvable, so the page must work offline. Skipped where no browser is installed, unless
+RNN_WIDGETS_REQUIRE_BROWSER is set (as CI does).
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rnn_widgets
+from browser_support import browser_available, chromium_page, free_port, wait_for_url
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+WIDGETS = list(rnn_widgets.WIDGETS)
+
+if not browser_available():
+    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
+        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
+    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+
+SIGNATURE = """el => Array.from(el.querySelectorAll('.bqplot path, .bqplot rect, .bqplot text, .bqplot g'))
+    .map(n => [n.getAttribute('d'), n.getAttribute('transform'), n.getAttribute('height'), n.getAttribute('y'),
+               n.getAttribute('style'), n.textContent].join(',')).join('|')"""
+
+
+@pytest.fixture(scope="module")
+def tour():
+    """The README's gallery command, serving the examples; a page with the tour loaded."""
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "gallery.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port),
+                             "--dir", str(ROOT / "examples")], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/voila/static/voila.js", timeout=90)
+        with chromium_page(width=1000, height=1400) as page:
+            page.goto(f"http://127.0.0.1:{port}/voila/render/00_tour.ipynb", timeout=120_000)
+            page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {len(WIDGETS)}",
+                                   timeout=180_000)
+            page.wait_for_timeout(1500)  # let bqplot finish drawing
+            yield page
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.mark.parametrize("index, name", list(enumerate(WIDGETS)))
+def test_widget_renders_and_answers_the_keyboard(tour, index, name):
+    widget = tour.locator(".rnn-widget").nth(index)
+    widget.scroll_into_view_if_needed()
+    assert widget.locator(".bqplot").count() >= 1, f"{name} drew no figure"
+    handle = widget.locator(".widget-slider .noUi-handle").first
+    before = widget.evaluate(SIGNATURE)
+    handle.focus()
+    tour.keyboard.press("ArrowRight")
+    tour.wait_for_function(f"([before, i]) => ({SIGNATURE})(document.querySelectorAll('.rnn-widget')[i]) !== before",
+                           arg=[before, index], timeout=20_000)
+    tour.wait_for_timeout(600)
+    widget.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    assert widget.locator("[role=alert]").count() == 0, f"{name} shows an error banner"
+
+
+def test_no_page_errors(tour):
+    assert tour.errors == []
