@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -98,5 +97,44 @@ def write_notebook(path: Path, cells: list[str], markdown: list[str] | None = No
     return path
 
 
-def which_chromium() -> str | None:
-    return shutil.which("chromium") or (CHROMIUM if Path(CHROMIUM).exists() else None)
+@contextlib.contextmanager
+def serve_directory(path: Path):
+    """A static file server for ``path`` on a free loopback port; yields its base URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+FIGURES_SIGNATURE = """el => Array.from(el.querySelectorAll('.bqplot path, .bqplot rect, .bqplot text, .bqplot g'))
+    .map(n => [n.getAttribute('d'), n.getAttribute('transform'), n.getAttribute('height'), n.getAttribute('y'),
+               n.getAttribute('style'), n.textContent].join(',')).join('|')"""
+
+
+def press_and_wait_for_change(page, root_selector: str, index: int = 0, key: str = "ArrowRight",
+                              timeout: int = 20_000) -> float:
+    """Focus the first slider under the root, press ``key``, wait until its figures change; returns seconds."""
+    import time
+
+    root = page.locator(root_selector).nth(index)
+    before = root.evaluate(FIGURES_SIGNATURE)
+    root.locator(".widget-slider .noUi-handle").first.focus()
+    start = time.perf_counter()
+    page.keyboard.press(key)
+    page.wait_for_function(
+        f"([before, sel, i]) => ({FIGURES_SIGNATURE})(document.querySelectorAll(sel)[i]) !== before",
+        arg=[before, root_selector, index], timeout=timeout, polling="raf")
+    return time.perf_counter() - start

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import rnn_widgets
-from browser_support import browser_available, chromium_page, free_port, wait_for_url
+from browser_support import browser_available, chromium_page, free_port, press_and_wait_for_change, wait_for_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,11 +23,6 @@ if not browser_available():
     if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
         raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
     pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
-
-SIGNATURE = """el => Array.from(el.querySelectorAll('.bqplot path, .bqplot rect, .bqplot text, .bqplot g'))
-    .map(n => [n.getAttribute('d'), n.getAttribute('transform'), n.getAttribute('height'), n.getAttribute('y'),
-               n.getAttribute('style'), n.textContent].join(',')).join('|')"""
-
 
 @pytest.fixture(scope="module")
 def tour():
@@ -59,12 +54,7 @@ def test_widget_renders_and_answers_the_keyboard(tour, index, name):
     widget = tour.locator(".rnn-widget").nth(index)
     widget.scroll_into_view_if_needed()
     assert widget.locator(".bqplot").count() >= 1, f"{name} drew no figure"
-    handle = widget.locator(".widget-slider .noUi-handle").first
-    before = widget.evaluate(SIGNATURE)
-    handle.focus()
-    tour.keyboard.press("ArrowRight")
-    tour.wait_for_function(f"([before, i]) => ({SIGNATURE})(document.querySelectorAll('.rnn-widget')[i]) !== before",
-                           arg=[before, index], timeout=20_000)
+    press_and_wait_for_change(tour, ".rnn-widget", index)
     tour.wait_for_timeout(600)
     widget.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     assert widget.locator("[role=alert]").count() == 0, f"{name} shows an error banner"

@@ -110,8 +110,12 @@ class LessonWidget(W.VBox):
             f"({esc(self.SECTION)})</span></h3><div style='max-width:860px'>{self.EXPLANATION}</div>"
         )
         controls_box = W.Box(list(controls), layout=W.Layout(flex_flow="row wrap", grid_gap="4px 16px"))
-        self.children = [header, self.equation, self.error, controls_box, *body]
+        self.body = list(body)  # figures and what explains them (what a static page freezes)
+        self.children = [header, self.equation, self.error, controls_box, *self.body]
         self.layout.max_width = "900px"
+
+    def prepare_static_frame(self) -> None:
+        """Called before a static page freezes a frame (see rnn_widgets.export); most widgets need nothing."""
 
     # ------------------------------------------------------------------ running
     def show_error(self, message: str) -> None:

@@ -110,6 +110,10 @@ class GenerationWidget(LessonWidget):
             self.session.step(self.temperature, self.top_k or None, self.greedy)
         self._draw()
 
+    def prepare_static_frame(self) -> None:
+        """A static page shows a passage generated at each temperature, not just the reshaped bars."""
+        self._run(lambda: (self.reset(), self.generate(self.n_generate)))
+
     # ------------------------------------------------------------------ drawing
     def _draw(self) -> None:
         s = self.session

@@ -1,0 +1,207 @@
+"""Static HTML pages for course sites: each widget's main knob still works, with no kernel.
+
+A slider in a static page cannot call Python, so we compute the widget's figures for a grid of
+knob values at export time, with the same code the live widget runs, and let the page switch
+between these frames: a ``SelectionSlider`` is ``jslink``-ed to a ``Stack``'s ``selected_index``.
+Everything else on the page is fixed at the widget's defaults (the page says which).
+
+    rnn-widgets export --out site [widget names] [--js cdn|local]
+"""
+from __future__ import annotations
+
+import html
+import json
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import ipywidgets as W
+import numpy as np
+from ipywidgets.embed import dependency_state, embed_data, escape_script
+
+from . import WIDGETS
+from .widgets.common import fmt
+
+HTML_MANAGER = "1.0.15"
+CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.7/require.min.js"
+CDN_EMBED = f"https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@{HTML_MANAGER}/dist/embed-amd.js"
+
+
+@dataclass(frozen=True)
+class StaticKnob:
+    """The knob that stays live in a widget's static page, and the grid of values precomputed for it."""
+
+    trait: str
+    label: str
+    values: tuple
+
+    def labels(self) -> list[str]:
+        return [v if isinstance(v, str) else fmt(float(v)) for v in self.values]
+
+
+KNOBS: dict[str, StaticKnob] = {
+    "UnrollingWidget": StaticKnob("step", "Step l", tuple(range(0, 7))),
+    "WeightSharingWidget": StaticKnob("weight_scale", "Weight scale", tuple(np.round(np.linspace(0.2, 2.0, 10), 2))),
+    "TopologiesWidget": StaticKnob("topology", "Topology", (
+        "one-to-one", "one-to-many", "many-to-one", "many-to-many (encoder-decoder)", "many-to-many (synced)")),
+    "GenerationWidget": StaticKnob("temperature", "Temperature", (0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0)),
+    "GradientFlowWidget": StaticKnob("scale", "Weight scale", tuple(np.round(np.arange(0.2, 2.01, 0.2), 2))),
+    "LSTMGatesWidget": StaticKnob("forget_bias", "Forget-gate bias +", tuple(float(v) for v in range(-6, 7, 2))),
+}
+
+
+# ---------------------------------------------------------------------- cloning a frame
+def _clone_value(value, memo: dict, shared: dict | None):
+    if isinstance(value, W.Widget):
+        return clone_widget(value, memo, shared)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone_value(v, memo, shared) for v in value)
+    if isinstance(value, dict):
+        return {k: _clone_value(v, memo, shared) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value.astype(np.float32)  # half the bytes; no visible difference
+    return value
+
+
+#: plain values with no view of their own: frames share one copy of each distinct one (a page's size
+#: is otherwise mostly hundreds of identical layouts)
+SHAREABLE = (W.Layout, W.widgets.widget_style.Style)
+
+
+def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None) -> W.Widget:
+    """A new widget with the same synced state (widgets it refers to are cloned too, once each).
+
+    ``shared`` (kept across frames) maps the state of a :data:`SHAREABLE` widget to its one copy.
+    """
+    if id(widget) in memo:
+        return memo[id(widget)]
+    state = {k: _clone_value(getattr(widget, k), memo, shared) for k in widget.keys
+             if not k.startswith(("_model_", "_view_")) and k not in ("comm", "keys", "log")}
+    if shared is not None and isinstance(widget, SHAREABLE):
+        key = (type(widget), json.dumps(state, sort_keys=True, default=str))
+        copy = shared.get(key) or shared.setdefault(key, type(widget)(**state))
+    else:
+        copy = type(widget)(**state)
+    memo[id(widget)] = copy
+    return copy
+
+
+def freeze(widget, shared: dict) -> W.VBox:
+    """The widget's current equation, figures and summaries, as new widgets no later change touches."""
+    memo: dict = {}
+    parts = [widget.equation, *(w for w in widget.body if not isinstance(w, W.Accordion))]
+    return W.VBox([clone_widget(w, memo, shared) for w in parts])
+
+
+# ---------------------------------------------------------------------- pages
+def build_page(name: str, **options) -> W.VBox:
+    """The widget's static page as a widget tree: header, the live knob, one frame per knob value.
+
+    ``options`` are passed to the widget's constructor (e.g. ``text=`` for UnrollingWidget).
+    """
+    knob = KNOBS[name]
+    widget = getattr(__import__("rnn_widgets"), name)(**options)
+    frames, shared = [], {}
+    for value in knob.values:
+        setattr(widget, knob.trait, value)
+        widget.prepare_static_frame()
+        frames.append(freeze(widget, shared))
+    stack = W.Stack(frames, selected_index=0)
+    slider = W.SelectionSlider(options=list(zip(knob.labels(), range(len(frames)))), description=knob.label,
+                               continuous_update=True, style={"description_width": "initial"},
+                               layout=W.Layout(width="520px"))
+    W.jslink((slider, "index"), (stack, "selected_index"))
+    fixed = ", ".join(f"{t} = {getattr(widget, t)!r}" for t in widget.controls if t != knob.trait)
+    header = W.HTML(
+        f"<h3 style='margin:4px 0'>{html.escape(widget.TITLE)} <span style='font-weight:normal;color:#555'>"
+        f"({html.escape(widget.SECTION)})</span></h3><div style='max-width:860px'>{widget.EXPLANATION}</div>"
+        f"<p style='color:#555;font-size:90%'>Static page: the <b>{html.escape(knob.label)}</b> slider is live "
+        f"({len(frames)} precomputed values, from {html.escape(knob.labels()[0])} to "
+        f"{html.escape(knob.labels()[-1])}); the other settings are fixed: {html.escape(fixed)}. "
+        "Run the widget in Jupyter to move them all.</p>")
+    page = W.VBox([header, slider, stack], layout=W.Layout(max_width="900px"))
+    page.add_class("rnn-widget")
+    return page
+
+
+def _bqplot_js_dir() -> Path:
+    for base in (sys.prefix, sysconfig.get_paths()["data"]):
+        path = Path(base) / "share" / "jupyter" / "nbextensions"
+        if (path / "bqplot" / "index.js").exists():
+            return path
+    raise ValueError("cannot find bqplot's JavaScript (share/jupyter/nbextensions/bqplot) in this environment; "
+                     "reinstall bqplot, or export with --js cdn")
+
+
+def _head(js: str) -> str:
+    if js == "local":
+        return ("<script src='js/require.js'></script>\n<script>require.config({paths: "
+                "{bqplot: 'js/bqplot/index', bqscales: 'js/bqscales/index'}});</script>\n"
+                "<script src='js/html-manager/embed-amd.js'></script>")
+    return (f"<script src='{CDN_REQUIRE}' crossorigin='anonymous'></script>\n"
+            f"<script src='{CDN_EMBED}' crossorigin='anonymous' data-jupyter-widgets-cdn='https://cdn.jsdelivr.net/npm/'>"
+            "</script>")
+
+
+def page_html(page: W.Widget, title: str, js: str) -> str:
+    """A standalone HTML document embedding ``page``'s state (every default included: see the notes)."""
+    # only the page's own widgets: by default every widget the process ever made would be embedded
+    data = embed_data([page], drop_defaults=False, state=dependency_state([page], drop_defaults=False))
+    state = escape_script(json.dumps(data["manager_state"], separators=(",", ":")))
+    views = "\n".join("<script type='application/vnd.jupyter.widget-view+json'>"
+                      f"{escape_script(json.dumps(v))}</script>" for v in data["view_specs"])
+    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{html.escape(title)}</title>\n"
+            f"{_head(js)}\n</head>\n<body style='font-family:sans-serif;margin:16px'>\n"
+            f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</body>\n</html>\n")
+
+
+def copy_local_js(out: Path) -> None:
+    """require.js, the widget manager (vendored in the package) and bqplot's own build, beside the pages."""
+    js = out / "js"
+    static = resources.files("rnn_widgets") / "static_js"
+    for sub in ("html-manager",):
+        (js / sub).mkdir(parents=True, exist_ok=True)
+        for f in static.joinpath(sub).iterdir():
+            (js / sub / f.name).write_bytes(f.read_bytes())
+    (js / "require.js").write_bytes(static.joinpath("requirejs", "require.js").read_bytes())
+    nbext = _bqplot_js_dir()
+    for pkg in ("bqplot", "bqscales"):
+        (js / pkg).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(nbext / pkg / "index.js", js / pkg / "index.js")
+
+
+def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn",
+                options: dict[str, dict] | None = None) -> list[Path]:
+    """Write one page per widget (all by default) and an index into ``out``; returns the pages written.
+
+    ``js="cdn"`` pages load require.js, the widget manager and bqplot from public CDNs (for course sites);
+    ``js="local"`` copies them into ``out/js`` so the pages work offline. ``options`` maps a widget name to
+    constructor arguments (its settings on the page).
+    """
+    if js not in ("cdn", "local"):
+        raise ValueError(f"js must be 'cdn' or 'local', got {js!r}")
+    names = list(names or WIDGETS)
+    unknown = [n for n in names if n not in KNOBS]
+    if unknown:
+        raise ValueError(f"unknown widget(s) {', '.join(unknown)}; choose from {', '.join(KNOBS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if js == "local":
+        copy_local_js(out)
+    pages = []
+    for name in names:
+        path = out / f"{name}.html"
+        page = build_page(name, **(options or {}).get(name, {}))
+        path.write_text(page_html(page, f"{name} · rnn-widgets", js), encoding="utf-8")
+        pages.append(path)
+    items = "\n".join(f"<li><a href='{p.name}'>{html.escape(p.stem)}</a> ({html.escape(KNOBS[p.stem].label)} live)</li>"
+                      for p in pages)
+    (out / "index.html").write_text(
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title></head>"
+        "<body style='font-family:sans-serif;margin:16px'><h2>rnn-widgets: widgets that teach recurrent networks</h2>"
+        f"<p>Static pages: one knob of each widget works without a kernel.</p><ul>\n{items}\n</ul></body></html>\n",
+        encoding="utf-8")
+    return pages
