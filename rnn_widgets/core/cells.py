@@ -199,10 +199,22 @@ class LSTM(RecurrentBase):
         return (c_next, h_next), g, [AffineUse("W", "b", inp, z)]
 
     def torch_params(self) -> list[Tensor]:
-        """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's gate order (differentiable views)."""
+        """``[weight_ih, weight_hh, bias_ih, bias_hh]`` in PyTorch's gate order (differentiable views).
+
+        Without autograd (generation, widgets) the reordered copy is cached until W or b changes
+        (their version counters move on every in-place update), so a character costs no copy.
+        """
+        key = (self.W._version, self.b._version, self.W.data_ptr(), self.b.data_ptr(), self.W.device)
+        cached = getattr(self, "_torch_params_cache", None)
+        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+            return cached[1]
         H = self.hidden_size
         W = _swap_first_two_blocks(self.W, H)
-        return [W[:, H:], W[:, :H], _swap_first_two_blocks(self.b, H), torch.zeros_like(self.b)]
+        params = [W[:, H:], W[:, :H], _swap_first_two_blocks(self.b, H), torch.zeros_like(self.b)]
+        if not torch.is_grad_enabled():
+            self._torch_params_cache = (key, [p.contiguous() for p in params])
+            return self._torch_params_cache[1]
+        return params
 
     def _fused(self, x, init):
         c0, h0 = init
