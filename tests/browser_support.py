@@ -48,6 +48,15 @@ def wait_for_url(url: str, timeout: float = 60.0) -> None:
             time.sleep(0.25)
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM (Voila then shuts its kernels down), then SIGKILL if it has not gone in ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @contextlib.contextmanager
 def voila_server(notebook: Path, log: Path):
     """Serve ``notebook`` with Voila on a free loopback port; yields the page URL; stops it on exit."""
@@ -61,11 +70,7 @@ def voila_server(notebook: Path, log: Path):
             wait_for_url(f"http://127.0.0.1:{port}/voila/static/voila.js")
             yield f"http://127.0.0.1:{port}/"
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 import rnn_widgets
-from browser_support import browser_available, chromium_page, free_port, press_and_wait_for_change, wait_for_url
+from browser_support import (browser_available, chromium_page, free_port, press_and_wait_for_change, stop_process,
+                             wait_for_url)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,11 +42,7 @@ def tour():
             page.wait_for_timeout(1500)  # let bqplot finish drawing
             yield page
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 

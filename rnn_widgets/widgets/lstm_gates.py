@@ -176,6 +176,8 @@ class LSTMGatesWidget(LessonWidget):
             self.grad_lines.y = np.clip(finite(np.stack([lstm_flow, rnn_flow])), 1e-30, 1e30)
             self.grad_lines.labels = ["LSTM ‖dℓ/dc⁽ᵏ⁾‖" if self.cell == "lstm" else "GRU ‖dℓ/dh⁽ᵏ⁾‖",
                                       "plain RNN ‖dℓ/da⁽ᵏ⁾‖"]
+        self.grad_fig.title = ("The cell state as a skip path" if self.cell == "lstm" else
+                               "h kept by the update gate as a skip path") + ": gradient reaching step k"
         name = "LSTM's ‖dℓ/dc" if self.cell == "lstm" else "GRU's ‖dℓ/dh"
         self.summaries["gradients"].value = esc(
             f"Loss on unit 0 of h at step {T}. Back at step 0 the {name}⁽⁰⁾‖ is {fmt(float(lstm_flow[0]))}, the plain "
