@@ -93,7 +93,7 @@ class RNN(RecurrentBase):
     def _step(self, t, prev, x_t, scale=None):
         (a,) = prev
         inp = torch.cat([self._scaled(a, scale), x_t], dim=-1)  # [a^(l); x[l]]   (B, H + I)
-        z = inp @ self.W.T + self.b  # (B, H)
+        z = nn.functional.linear(inp, self.W, self.b)  # (B, H)
         a_next = NONLINEARITIES[self.nonlinearity](z)
         if self.skip:
             a_next = a + a_next  # §1.5's skip connection: the identity path carries the gradient
@@ -192,9 +192,9 @@ class LSTM(RecurrentBase):
     def _step(self, t, prev, x_t, scale=None):
         c, h = prev
         inp = torch.cat([self._scaled(h, scale), x_t], dim=-1)  # [h^(l); x[l]]   (B, H + I)
-        z = inp @ self.W.T + self.b  # (B, 4H)
+        z = nn.functional.linear(inp, self.W, self.b)  # (B, 4H)
         g = self._gates(z)
-        c_next = c * g["f"] + g["i"]
+        c_next = torch.addcmul(g["i"], c, g["f"])  # c ⊙ f + i
         h_next = g["o"] * torch.tanh(c_next)
         return (c_next, h_next), g, [AffineUse("W", "b", inp, z)]
 
@@ -297,8 +297,8 @@ class GRU(RecurrentBase):
     def _step(self, t, prev, x_t, scale=None):
         (h,) = prev
         h_in = self._scaled(h, scale)
-        gx = x_t @ self.Wx.T + self.bx  # (B, 3H)
-        gh = h_in @ self.Wh.T + self.bh  # (B, 3H)
+        gx = nn.functional.linear(x_t, self.Wx, self.bx)  # (B, 3H)
+        gh = nn.functional.linear(h_in, self.Wh, self.bh)  # (B, 3H)
         g = self._gates(gx, gh)
         h_next = (1 - g["z"]) * g["n"] + g["z"] * h
         return (h_next,), g, [AffineUse("Wx", "bx", x_t, gx), AffineUse("Wh", "bh", h_in, gh)]

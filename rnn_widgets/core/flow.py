@@ -14,7 +14,8 @@ from torch import Tensor
 
 from .cells import GRU, LSTM, RNN
 from .device import resolve_device
-from .gradients import clip_by_norm, step_gradients
+from .gradients import clip_by_norm
+from .jacobians import backward_states
 from .seeding import seeded
 
 MODELS = {"rnn": "plain RNN", "skip": "RNN + skip connection", "lstm": "LSTM", "gru": "GRU"}
@@ -66,7 +67,9 @@ class Flow:
 def gradient_norms(model, seq_len: int, scales, seed: int = 0) -> Flow:
     """One batched pass over all ``scales``: ‖dℓ/da^(k)‖ with ℓ = u · (the state a^(L)) for a fixed unit u.
 
-    For the LSTM, a = [c; h] (§2), so the norm covers both. Everything runs on the model's device.
+    For the LSTM, a = [c; h] (§2), so the norm covers both. The backward pass is the product of
+    Jacobians written out (:mod:`~rnn_widgets.core.jacobians`; equal to autograd's, see the tests).
+    Everything runs on the model's device.
     """
     ref = next(model.parameters())
     scales = torch.as_tensor(scales, dtype=ref.dtype, device=ref.device).reshape(-1)
@@ -74,12 +77,9 @@ def gradient_norms(model, seq_len: int, scales, seed: int = 0) -> Flow:
     x = torch.randn(seq_len, 1, INPUT_SIZE, generator=g, dtype=ref.dtype).to(ref.device)
     x = x.expand(seq_len, scales.numel(), INPUT_SIZE)
     u = torch.randn(model.hidden_size, generator=g, dtype=ref.dtype).to(ref.device)
-    u = u / u.norm()
-    out = model.output_name
-    sg = step_gradients(model, x, lambda tr: (tr[out][-1] @ u).sum(), recurrent_scale=scales, per_sequence=True)
-    sq = sum(v.pow(2).sum(-1) for v in sg.states.values())  # (L+1, S)
-    return Flow(norms=sq.sqrt().T.detach(), weight_grads=[c[:, 0].sum(0) for c in sg.contributions.values()],
-                scales=scales)
+    states, weight_grads = backward_states(model, x, u / u.norm(), scales)
+    sq = sum(v.pow(2).sum(-1) for v in states.values())  # (L+1, S)
+    return Flow(norms=sq.sqrt().T, weight_grads=[w[0] for w in weight_grads.values()], scales=scales)
 
 
 def clip_summary(grads: list[Tensor], threshold: float):

@@ -86,17 +86,23 @@ def step_gradients(model: RecurrentBase, x: Tensor, loss_fn: Callable[[Trace], T
         g = torch.stack(grads[j * n_steps : (j + 1) * n_steps])
         states[n] = g if batched else g.squeeze(1)
 
+    # Each application's contribution is the outer product of dℓ/d(out) with its input; stacking the
+    # applications of one weight first turns T small products into one einsum.
+    groups: dict[tuple, tuple[list, list]] = {}
+    for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
+        gs, xs = groups.setdefault((use.weight, use.bias), ([], []))
+        gs.append(g_out)
+        xs.append(use.inp)
     contributions: dict = {}
     with torch.no_grad():
-        for use, g_out in zip(tr.affine, grads[len(nodes) : len(nodes) + len(outs)]):
-            if per_sequence:  # (B, out, in) and (B, out)
-                weight, bias = g_out.unsqueeze(-1) * use.inp.unsqueeze(-2), g_out
-            else:  # (out, in) and (out,), summed over the batch
-                weight, bias = g_out.T @ use.inp, g_out.sum(0)
-            contributions.setdefault(use.weight, []).append(weight)
-            if use.bias is not None:
-                contributions.setdefault(use.bias, []).append(bias)
-        contributions = {k: torch.stack(v) for k, v in contributions.items()}
+        for (weight, bias), (gs, xs) in groups.items():
+            G, X = torch.stack(gs), torch.stack(xs)  # (T, B, out), (T, B, in)
+            if per_sequence:
+                contributions[weight] = torch.einsum("tbo,tbi->tboi", G, X)
+            else:
+                contributions[weight] = torch.einsum("tbo,tbi->toi", G, X)  # summed over the batch
+            if bias is not None:
+                contributions[bias] = G if per_sequence else G.sum(1)
     total = dict(zip(params, grads[len(nodes) + len(outs) :]))
     if per_sequence:
         total = {k: v.sum((0, 1)) for k, v in contributions.items()}

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import traitlets
 
-from ..core import RNN, load_char_model, seeded, step_gradients
+from ..core import RNN, load_char_model, seeded
+from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
 from .charts import Node, UnrolledDiagram, line_chart, place_cursor, timeline_map
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
@@ -44,19 +45,39 @@ def check_text(text: str, cell: str) -> None:
                          + " ".join(repr(c) for c in unknown[:10]))
 
 
+@functools.lru_cache(maxsize=8)
+def gates_input(source: str, text: str, length: int, cell: str):
+    """The model the knobs start from, and its input sequence x ``(T, input)``."""
+    if source == "remember":
+        return (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length)
+    char_model = load_char_model(f"small_{cell}", device="cpu")
+    with torch.no_grad():
+        return char_model.layers[0], char_model.embed(char_model.encode(text))
+
+
+def gradient_norms_at_each_step(model, x: torch.Tensor, state: str) -> np.ndarray:
+    """‖dℓ/d(state^(k))‖ for k = 0 … T, ℓ = unit 0 of the output state after the last step (float64 norms)."""
+    u = torch.zeros(model.hidden_size, dtype=x.dtype)
+    u[0] = 1.0
+    states, _ = backward_states(model, x.unsqueeze(1), u)
+    return states[state][:, 0].double().norm(dim=-1).numpy()  # float64: ‖·‖² of tiny values must not underflow
+
+
+@functools.lru_cache(maxsize=8)
+def plain_rnn_norms(source: str, text: str, length: int, cell: str) -> np.ndarray:
+    """The plain RNN's ‖dℓ/da^(k)‖ on the same input (it does not depend on the gate knobs)."""
+    base, x = gates_input(source, text, length, cell)
+    rnn = seeded(0, lambda: RNN(base.input_size, base.hidden_size))
+    return gradient_norms_at_each_step(rnn, x, "a")
+
+
 @functools.lru_cache(maxsize=32)  # the step and unit controls only redraw
 def gates_run(source: str, text: str, length: int, cell: str, forget: float, input_: float, output: float):
     """The trace with the knobs' bias offsets applied, and ‖dℓ/dc^(k)‖ (GRU: h) beside a plain RNN's ‖dℓ/da^(k)‖.
 
     ℓ reads unit 0 of h at the last step (in the synthetic task, the remembered value).
     """
-    if source == "remember":
-        base, x = (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length)
-    else:
-        char_model = load_char_model(f"small_{cell}", device="cpu")
-        base = char_model.layers[0]
-        with torch.no_grad():
-            x = char_model.embed(char_model.encode(text))
+    base, x = gates_input(source, text, length, cell)
     model = copy.deepcopy(base)
     bias = model.b if cell == "lstm" else model.bx
     offsets = {"forget": forget, "input": input_, "output": output}
@@ -64,13 +85,8 @@ def gates_run(source: str, text: str, length: int, cell: str, forget: float, inp
         for knob, sl in gate_bias_slices(cell, model.hidden_size).items():
             bias[sl] += offsets[knob]
         tr = model.trace(x)
-    u = torch.zeros(model.hidden_size)
-    u[0] = 1.0
-    kept = "c" if cell == "lstm" else "h"
-    flow = step_gradients(model, x, lambda t: t.h[-1] @ u).states[kept].double().norm(dim=-1)
-    rnn = seeded(0, lambda: RNN(model.input_size, model.hidden_size))
-    rnn_flow = step_gradients(rnn, x, lambda t: t.a[-1] @ u).states["a"].double().norm(dim=-1)  # no underflow of ‖·‖²
-    return tr, (text or None), flow.detach().numpy(), rnn_flow.detach().numpy()
+    flow = gradient_norms_at_each_step(model, x, "c" if cell == "lstm" else "h")
+    return tr, (text or None), flow, plain_rnn_norms(source, text, length, cell)
 
 
 class LSTMGatesWidget(LessonWidget):
