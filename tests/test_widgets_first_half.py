@@ -94,3 +94,13 @@ def test_topologies_diagram_places_inputs_and_outputs():
     ys = np.asarray(w.diagram.boxes.y)
     assert (ys == 0).sum() == 1 and (ys == 2).sum() == 6
     assert w.controls["input_len"].disabled and not w.controls["output_len"].disabled
+
+
+def test_unrolling_length_slider_replaces_the_text():
+    w = UnrollingWidget(token_unit="length", length=11)
+    assert len(w.diagram.boxes.x) == 1 + 2 * 11
+    assert w.controls["text"].disabled and not w.controls["length"].disabled
+    w.length = 3
+    assert len(w.diagram.boxes.x) == 1 + 2 * 3 and w.strip.color.shape == (6, 4)
+    w.token_unit = "words"
+    assert w.controls["length"].disabled

@@ -17,8 +17,10 @@ MAX_DRAWN = 24  # more boxes than this do not fit a 900-px column
 MAX_TOKENS = 200
 
 
-def tokenize(text: str, unit: str) -> list[str]:
-    """Words (runs of non-space) or characters."""
+def tokenize(text: str, unit: str, length: int = 8) -> list[str]:
+    """Words (runs of non-space), characters, or (unit "length") ``length`` placeholder tokens x0, x1, …"""
+    if unit == "length":
+        return [f"x{l}" for l in range(length)]
     return re.findall(r"\S+", text) if unit == "words" else list(text)
 
 
@@ -40,7 +42,8 @@ class UnrollingWidget(LessonWidget):
     Traits
     ------
     text : str            the sentence fed to the network
-    token_unit : {"words", "characters"}
+    token_unit : {"words", "characters", "length"}   split the text, or ignore it and feed ``length`` tokens
+    length : int          the number of tokens when token_unit is "length"
     mode : {"untied", "shared"}   one layer per token (§1.2) or an RNN (§1.3)
     step : int            the step l highlighted; its state a^(l) is shown as a heat strip
     max_len : int         the longest sequence the §1.2 network must handle (its number of layers)
@@ -59,7 +62,8 @@ class UnrollingWidget(LessonWidget):
     )
 
     text = traitlets.Unicode("the cat sat on the mat").tag(config=True)
-    token_unit = traitlets.Enum(["words", "characters"], "words").tag(config=True)
+    token_unit = traitlets.Enum(["words", "characters", "length"], "words").tag(config=True)
+    length = traitlets.Int(8, min=1, max=MAX_TOKENS).tag(config=True)
     mode = traitlets.Enum(["untied", "shared"], "shared").tag(config=True)
     step = traitlets.Int(1, min=0, max=MAX_TOKENS).tag(config=True)
     max_len = traitlets.Int(12, min=1, max=50).tag(config=True)
@@ -80,8 +84,9 @@ class UnrollingWidget(LessonWidget):
         controls = [
             self._control("text", W.Text(description="Sentence", continuous_update=True,
                                          layout=W.Layout(width="420px"))),
-            self._control("token_unit", W.ToggleButtons(options=[("words", "words"), ("characters", "characters")],
-                                                        description="Tokens")),
+            self._control("token_unit", W.ToggleButtons(options=[("words", "words"), ("characters", "characters"),
+                                                                 ("a length", "length")], description="Tokens")),
+            self._control("length", slider("Length", 1, 60)),
             self._control("mode", W.ToggleButtons(
                 options=[("one layer per token (§1.2)", "untied"), ("shared weights: an RNN (§1.3)", "shared")],
                 description="Network")),
@@ -94,12 +99,14 @@ class UnrollingWidget(LessonWidget):
             W.HBox([self._figure("parameters", self.count_fig, half=True),
                     self._figure("reach", self.reach_fig, half=True)]),
         ])
-        self.observe(lambda _: self._run(self._update), names=["text", "token_unit", "mode", "step", "max_len",
-                                                                "mean_length"])
+        self.observe(lambda _: self._run(self._update), names=["text", "token_unit", "length", "mode", "step",
+                                                                "max_len", "mean_length"])
         self._run(self._update)
 
     def _tokens(self) -> list[str]:
-        tokens = tokenize(self.text, self.token_unit)
+        self.controls["length"].disabled = self.token_unit != "length"
+        self.controls["text"].disabled = self.token_unit == "length"
+        tokens = tokenize(self.text, self.token_unit, self.length)
         if not tokens:
             raise ValueError("Type at least one token: the sentence is empty.")
         if len(tokens) > MAX_TOKENS:
