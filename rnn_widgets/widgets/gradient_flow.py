@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import math
 
+import bqplot as bq
 import ipywidgets as W
 import numpy as np
 import torch
@@ -86,6 +87,9 @@ class GradientFlowWidget(LessonWidget):
         self.line_fig, self.lines, _ = line_chart(
             "‖dℓ/da⁽ᵏ⁾‖ against the step k (loss at step L)", "step k", "‖dℓ/da⁽ᵏ⁾‖ (log)", 2, log_y=True,
             labels=["model", "compared"], colors=[PALETTE[0], PALETTE[1]], height=260)
+        self.trend = bq.Lines(x=[0.0, 1.0], y=[1.0, 1.0], scales=self.lines.scales, colors=["#555555"],
+                              line_style="dashed", stroke_width=1.5, labels=["fitted C·ρ^(L−k)"], display_legend=True)
+        self.line_fig.marks = [self.lines, self.trend]
         self.map_fig, self.map, _ = heat_map("log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "scale",
                                              "step k", height=260, lo=-12.0, hi=12.0)
         self.clip_fig, self.clip_bars, _ = bar_chart("Clipping dℓ/dW by norm", "", "‖dℓ/dW‖ (log)", log_y=True,
@@ -127,6 +131,7 @@ class GradientFlowWidget(LessonWidget):
             self.map.row = MAP_SCALES
             self.map.column = np.arange(0, L + 1, stride)
         rho = decay_rate(torch.from_numpy(mine))
+        self._draw_trend(mine, rho)
         trend = "" if rho is None else (
             f" Fitted per-step factor ρ = {fmt(rho)}: each step back multiplies the gradient by about {fmt(rho)}.")
         self.summaries["lines"].value = esc(
@@ -141,6 +146,19 @@ class GradientFlowWidget(LessonWidget):
             "da<sup>(L)</sup>/da<sup>(L−1)</sup> ⋯ da<sup>(k+1)</sup>/da<sup>(k)</sup>"
             + (f" &nbsp;≈ ρ<sup>L−k</sup>, &nbsp;now ρ ≈ <b>{esc(fmt(rho))}</b>" if rho is not None else "")
             + "</div>")
+
+    def _draw_trend(self, norms: np.ndarray, rho: float | None) -> None:
+        """The fitted geometric trend C·ρ^(L−k), dashed, through the same points the fit used."""
+        L = len(norms) - 1
+        k = np.arange(L + 1)
+        ok = np.isfinite(norms) & (norms > 1e-300)
+        with self._holding(self.trend):
+            if rho is None or not ok.any():
+                self.trend.visible = False
+                return
+            log_c = float(np.mean(np.log(norms[ok]) - (L - k[ok]) * np.log(rho)))
+            self.trend.x, self.trend.y = k, display_norms(np.exp(log_c + (L - k) * np.log(rho)))
+            self.trend.visible = True
 
     def _update_clipping(self, weight_grads) -> None:
         before, after, factor, cosine = clip_summary(weight_grads, self.clip)

@@ -9,7 +9,7 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, parameter_count, seeded, token_vector
-from .charts import Node, UnrolledDiagram, bar_chart, heat_map, line_chart, sup
+from .charts import Node, UnrolledDiagram, bar_chart, line_chart, place_cursor, sup, timeline_map
 from .common import PALETTE, LessonWidget, esc, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 4, 6
@@ -74,8 +74,8 @@ class UnrollingWidget(LessonWidget):
         self._shared = seeded(0, lambda: RNN(INPUT_SIZE, HIDDEN_SIZE))
         self._untied = seeded(0, lambda: UntiedRNN(INPUT_SIZE, HIDDEN_SIZE, 50))  # layers beyond max_len unused
         self.diagram = UnrolledDiagram("The unrolled network", height=230)
-        self.strip_fig, self.strip, _ = heat_map("States a⁽ˡ⁾ of every step (units × l)", "unit", "step l",
-                                                 height=190, lo=-1.0, hi=1.0)
+        self.strip_fig, self.strip, self.cursor = timeline_map("States a⁽ˡ⁾ of every step (units × l)",
+                                                               height=190, lo=-1.0, hi=1.0)
         self.count_fig, self.count_lines, _ = line_chart(
             "Parameters against the longest input", "maximum length (layers)", "parameters", 2,
             labels=["one layer per token (§1.2)", "shared W, b (§1.3)"], colors=[PALETTE[1], PALETTE[0]])
@@ -129,6 +129,8 @@ class UnrollingWidget(LessonWidget):
         self._draw_diagram(tokens, untied, step)
         with self._holding(self.strip):
             self.strip.color = a.T  # (H, T+1): row = unit, column = step l
+            self.strip.row, self.strip.column = np.arange(HIDDEN_SIZE + 1), np.arange(len(a) + 1)
+        place_cursor(self.cursor, step, HIDDEN_SIZE)
         self._draw_counts_and_reach(untied)
         self.summaries["diagram"].value = esc(
             f"{len(tokens)} tokens → {len(tokens)} steps; " +
