@@ -136,7 +136,7 @@ def press_and_wait_for_change(page, root_selector: str, index: int = 0, key: str
 
     root = page.locator(root_selector).nth(index)
     before = root.evaluate(FIGURES_SIGNATURE)
-    root.locator(".widget-slider .noUi-handle").first.focus()
+    root.locator(".widget-slider .noUi-target:not([disabled]) .noUi-handle").first.focus()  # skip disabled ones
     start = time.perf_counter()
     page.keyboard.press(key)
     page.wait_for_function(

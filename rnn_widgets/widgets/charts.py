@@ -50,7 +50,7 @@ def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_
     """Bars on an ordinal x with one colour per bar (``bars.colors``). Returns ``(fig, bars, scales)``."""
     sx = bq.OrdinalScale()
     sy = bq.LogScale() if log_y else bq.LinearScale()
-    bars = bq.Bars(x=["·"], y=[0.0], scales={"x": sx, "y": sy}, colors=[PALETTE[0]], color_mode="element",
+    bars = bq.Bars(x=["·"], y=[0.0], scales={"x": sx, "y": sy}, colors=[PALETTE[0]], color_mode="no_group",
                    padding=0.15, stroke="white")
     axes = [bq.Axis(scale=sx, label=x_label, tick_style={"font-size": "11px"}),
             bq.Axis(scale=sy, label=y_label, side="left", grid_lines="dashed",
@@ -59,14 +59,16 @@ def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_
 
 
 def _heat(title: str, row_label: str, column_label: str, signed: bool, height: int, lo, hi, row_scale=None,
-          column_scale=None):
+          column_scale=None, tick_format=None):
     sc = bq.ColorScale(colors=DIVERGING if signed else SEQUENTIAL, mid=0.0 if signed else None, min=lo, max=hi)
     scales = {"color": sc, **({"row": row_scale} if row_scale else {}), **({"column": column_scale} if column_scale else {})}
     grid = bq.GridHeatMap(color=np.zeros((2, 2)), scales=scales, stroke="white" if row_scale is None else None,
                           anchor_style={"fill": "none"})
     axes = [bq.ColorAxis(scale=sc, side="right", tick_format=".2g", num_ticks=3),
-            bq.Axis(scale=grid.scales["column"], label=column_label, tick_style={"font-size": "10px"}),
-            bq.Axis(scale=grid.scales["row"], label=row_label, side="left", tick_style={"font-size": "10px"})]
+            bq.Axis(scale=grid.scales["column"], label=column_label, tick_style={"font-size": "10px"},
+                    tick_format=tick_format),
+            bq.Axis(scale=grid.scales["row"], label=row_label, side="left", tick_style={"font-size": "10px"},
+                    tick_format=tick_format)]
     fig = _figure(title, [grid], axes, height)
     fig.fig_margin = {"top": 36, "bottom": 46, "left": 62, "right": 70}
     return fig, grid, sc
@@ -85,22 +87,28 @@ def timeline_map(title: str, row_label: str = "unit", *, signed: bool = True, he
                  lo: float | None = None, hi: float | None = None):
     """Units × time on linear scales, with a vertical cursor line at the chosen step.
 
-    Set ``grid.color`` (units, T), then ``grid.row = arange(units + 1)`` and ``grid.column = arange(T + 1)``
-    (cell boundaries); move the cursor with :func:`place_cursor`. Returns ``(fig, grid, cursor)``.
+    Set ``grid.color`` (units, T), then the cell boundaries with :func:`grid_edges`, so that cell (r, l) is
+    centred on the integers (r, l); move the cursor with :func:`place_cursor`. Returns ``(fig, grid, cursor)``.
     """
     rows, cols = bq.LinearScale(reverse=True), bq.LinearScale()
-    fig, grid, _ = _heat(title, row_label, "step l", signed, height, lo, hi, rows, cols)
+    fig, grid, _ = _heat(title, row_label, "step l", signed, height, lo, hi, rows, cols, tick_format="d")
     cursor = bq.Lines(x=[0.5, 0.5], y=[0, 1], scales={"x": cols, "y": rows}, colors=["#000000"], stroke_width=2,
                       line_style="dashed")
     fig.marks = [grid, cursor]
     return fig, grid, cursor
 
 
+def grid_edges(grid: bq.GridHeatMap, n_rows: int, n_columns: int, first_column: int = 0) -> None:
+    """Cell boundaries that centre row r and column l on the integers (set after ``grid.color``)."""
+    grid.row = np.arange(n_rows + 1) - 0.5
+    grid.column = np.arange(n_columns + 1) - 0.5 + first_column
+
+
 def place_cursor(cursor: bq.Lines, step: int, n_rows: int) -> None:
-    """Put the cursor in the middle of column ``step``."""
+    """Put the cursor on column ``step``."""
     with cursor.hold_sync():
-        cursor.x = [step + 0.5, step + 0.5]
-        cursor.y = [0, n_rows]
+        cursor.x = [step, step]
+        cursor.y = [-0.5, n_rows - 0.5]
 
 
 @dataclass

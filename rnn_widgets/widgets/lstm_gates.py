@@ -12,7 +12,7 @@ import traitlets
 from ..core import RNN, load_char_model, seeded
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
-from .charts import Node, UnrolledDiagram, line_chart, place_cursor, timeline_map
+from .charts import Node, UnrolledDiagram, grid_edges, line_chart, place_cursor, timeline_map
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
 
 MAX_CHARS = 200
@@ -178,7 +178,7 @@ class LSTMGatesWidget(LessonWidget):
             data = finite(values[:, units].T.numpy())  # (units, T)
             with self._holding(grid, grid.scales["color"]):
                 grid.color = data
-                grid.row, grid.column = np.arange(len(units) + 1), np.arange(T + 1)
+                grid_edges(grid, len(units), T)
                 grid.scales["color"].min, grid.scales["color"].max = (-1.0, 1.0) if key in SIGNED else (0.0, 1.0)
                 grid.scales["color"].mid = 0.0 if key in SIGNED else 0.5
             place_cursor(cursor, step, len(units))

@@ -9,7 +9,7 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, parameter_count, seeded, token_vector
-from .charts import Node, UnrolledDiagram, bar_chart, line_chart, place_cursor, sup, timeline_map
+from .charts import Node, UnrolledDiagram, bar_chart, grid_edges, line_chart, place_cursor, sup, timeline_map
 from .common import PALETTE, LessonWidget, esc, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 4, 6
@@ -129,7 +129,7 @@ class UnrollingWidget(LessonWidget):
         self._draw_diagram(tokens, untied, step)
         with self._holding(self.strip):
             self.strip.color = a.T  # (H, T+1): row = unit, column = step l
-            self.strip.row, self.strip.column = np.arange(HIDDEN_SIZE + 1), np.arange(len(a) + 1)
+            grid_edges(self.strip, HIDDEN_SIZE, len(a))
         place_cursor(self.cursor, step, HIDDEN_SIZE)
         self._draw_counts_and_reach(untied)
         self.summaries["diagram"].value = esc(
