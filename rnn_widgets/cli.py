@@ -34,17 +34,25 @@ def gallery(args: argparse.Namespace) -> int:
     print(f"Serving the rnn-widgets gallery ({examples}) at {url}\n"
           f"Every widget in lecture order: {url}voila/render/00_tour.ipynb\nPress Ctrl-C to stop.", flush=True)
     proc = subprocess.Popen(cmd)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
+
+    def stop(*_):
         # Voila shuts its kernels down on SIGTERM; give it a moment, then make sure it is gone
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+    # a SIGTERM to this process (a service manager, a test) must not orphan Voila and its kernels
+    previous = signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop()
         print("\nGallery stopped.")
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def export(args: argparse.Namespace) -> int:

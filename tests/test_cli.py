@@ -24,3 +24,22 @@ def test_export_command_writes_pages_and_rejects_unknown_names(tmp_path, capsys)
     assert (tmp_path / "TopologiesWidget.html").exists() and (tmp_path / "index.html").exists()
     assert cli.main(["export", "--out", str(tmp_path), "Nope"]) == 2
     assert "unknown widget" in capsys.readouterr().err
+
+
+def test_gallery_stops_voila_and_its_kernels_on_sigterm(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from browser_support import free_port, wait_for_url
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_url(f"http://127.0.0.1:{port}/voila/static/voila.js", timeout=90)
+    proc.terminate()
+    proc.wait(timeout=30)
+    time.sleep(1)
+    out = subprocess.run(["pgrep", "-f", f"--port={port}"], capture_output=True, text=True).stdout
+    assert out.strip() == "", "Voila outlived the gallery command"
+    assert f"http://127.0.0.1:{port}/voila/render/00_tour.ipynb" in proc.stdout.read()
