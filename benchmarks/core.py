@@ -15,9 +15,9 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import measure, median_ms  # noqa: E402
+from _timing import measure, median_ms
 
-from rnn_widgets.core import LSTM  # noqa: E402
+from rnn_widgets.core import LSTM
 
 SIZES = [(100, 1, 64), (200, 32, 128)]
 INPUT = 16

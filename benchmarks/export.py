@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser_support import chromium_page, press_and_wait_for_change, serve_directory  # noqa: E402
+from browser_support import chromium_page, press_and_wait_for_change, serve_directory
 
-import rnn_widgets  # noqa: E402
-from rnn_widgets.export import KNOBS, export_site  # noqa: E402
+import rnn_widgets
+from rnn_widgets.export import KNOBS, export_site
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import measure, median_ms, p95_ms  # noqa: E402
+from _timing import measure, median_ms, p95_ms
 
-from rnn_widgets import GenerationWidget  # noqa: E402
-from rnn_widgets.core import CharModel, CharVocab, TrainConfig, Trainer, load_char_model, seeded  # noqa: E402
+from rnn_widgets import GenerationWidget
+from rnn_widgets.core import CharModel, CharVocab, TrainConfig, Trainer, load_char_model, seeded
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 

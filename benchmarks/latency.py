@@ -15,10 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import median_ms, p95_ms  # noqa: E402
+from _timing import median_ms, p95_ms
 
-import rnn_widgets  # noqa: E402
-from rnn_widgets.widgets.walk import control_values  # noqa: E402
+import rnn_widgets
+from rnn_widgets.widgets.walk import control_values
 
 
 def main() -> None:

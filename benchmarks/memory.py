@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 def rss_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    kb = lambda key: float(fields[key].split()[0])  # noqa: E731
+    kb = lambda key: float(fields[key].split()[0])
     return kb("VmRSS") / 1024, kb("VmHWM") / 1024
 
 

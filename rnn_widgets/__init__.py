@@ -21,7 +21,7 @@ WIDGETS = {
     "LSTMGatesWidget": "lstm_gates",
 }
 
-__all__ = ["set_device", "get_device", "__version__", *WIDGETS]
+__all__ = ["set_device", "get_device", "__version__", *list(WIDGETS)]  # noqa: PLE0604 - the widget names
 
 
 def __getattr__(name: str):

@@ -43,7 +43,7 @@ class StaticKnob:
 
 
 KNOBS: dict[str, StaticKnob] = {
-    "UnrollingWidget": StaticKnob("step", "Step l", tuple(range(0, 7))),
+    "UnrollingWidget": StaticKnob("step", "Step l", tuple(range(7))),
     "WeightSharingWidget": StaticKnob("weight_scale", "Weight scale", tuple(np.round(np.linspace(0.2, 2.0, 10), 2))),
     "TopologiesWidget": StaticKnob("topology", "Topology", (
         "one-to-one", "one-to-many", "many-to-one", "many-to-many (encoder-decoder)", "many-to-many (synced)")),

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browser_support import chromium_page, voila_server, write_notebook  # noqa: E402
+from browser_support import chromium_page, voila_server, write_notebook
 
 
 def main() -> None:

@@ -10,10 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from browser_support import (
+    browser_available,
+    chromium_page,
+    free_port,
+    press_and_wait_for_change,
+    stop_process,
+    wait_for_url,
+)
 
 import rnn_widgets
-from browser_support import (browser_available, chromium_page, free_port, press_and_wait_for_change, stop_process,
-                             wait_for_url)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]

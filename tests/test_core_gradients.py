@@ -36,7 +36,7 @@ def test_state_gradients_equal_one_backward_per_k():
     torch.manual_seed(3)
     rnn = RNN(2, 4, dtype=torch.float64)
     x = torch.randn(6, 2, dtype=torch.float64)
-    loss_fn = lambda tr: (tr.a[-1] ** 2).sum()  # noqa: E731 - loss at the last step only
+    loss_fn = lambda tr: (tr.a[-1] ** 2).sum()
     sg = step_gradients(rnn, x, loss_fn)
     assert sg.states["a"].shape == (7, 4)
     for k in range(7):

@@ -5,9 +5,21 @@ import sys
 import pytest
 import torch
 
-from rnn_widgets.core import (CharModel, CharVocab, GREEDY_BELOW, TrainConfig, Trainer, UnknownCharacterError,
-                              entropy, get_device, make_generator, next_distribution, resolve_device, sample_next,
-                              set_device)
+from rnn_widgets.core import (
+    GREEDY_BELOW,
+    CharModel,
+    CharVocab,
+    TrainConfig,
+    Trainer,
+    UnknownCharacterError,
+    entropy,
+    get_device,
+    make_generator,
+    next_distribution,
+    resolve_device,
+    sample_next,
+    set_device,
+)
 
 LOGITS = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
 
@@ -39,7 +51,7 @@ def test_top_k_keeps_only_the_k_best():
 
 
 def test_same_seed_same_samples_and_greedy_is_argmax():
-    draw = lambda seed: [sample_next(LOGITS, 2.0, generator=g) for g in [make_generator(seed)] for _ in range(50)]  # noqa
+    draw = lambda seed: [sample_next(LOGITS, 2.0, generator=g) for g in [make_generator(seed)] for _ in range(50)]
     assert draw(7) == draw(7)
     assert draw(7) != draw(8)
     assert sample_next(LOGITS, 5.0, greedy=True) == 0

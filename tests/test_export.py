@@ -1,14 +1,12 @@
 """Static pages: exported with local JavaScript, served on 127.0.0.1, driven in Chromium with no other host."""
 import os
 import re
-from pathlib import Path
 
 import pytest
+from browser_support import browser_available, chromium_page, press_and_wait_for_change, serve_directory
 
 import rnn_widgets
 from rnn_widgets.export import KNOBS, export_site
-
-from browser_support import browser_available, chromium_page, press_and_wait_for_change, serve_directory
 
 WIDGETS = list(rnn_widgets.WIDGETS)
 PAGE_LIMIT = 1.5e6

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from rnn_widgets import GradientFlowWidget
-from rnn_widgets.core import RNN
 from rnn_widgets.core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
 from rnn_widgets.widgets.gradient_flow import MAP_SCALES
 

@@ -49,4 +49,4 @@ def test_traits_settable_in_the_constructor_and_validated():
 
 def test_unknown_widget_name_is_a_clear_attribute_error():
     with pytest.raises(AttributeError, match="NoSuchWidget"):
-        rnn_widgets.NoSuchWidget
+        _ = rnn_widgets.NoSuchWidget

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rnn_widgets import TopologiesWidget, UnrollingWidget, WeightSharingWidget
-from rnn_widgets.core import RNN, parameter_count
+from rnn_widgets.core import parameter_count
 from rnn_widgets.core.tasks import run_topology
 from rnn_widgets.widgets.unrolling import reach_probability, tokenize
 from rnn_widgets.widgets.weight_sharing import weight_sharing_gradients

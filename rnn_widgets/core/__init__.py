@@ -10,21 +10,45 @@ Torch and numpy only: importing it never imports ipywidgets or bqplot, so it can
 """
 from .cells import GRU, LSTM, NONLINEARITIES, RNN
 from .charmodel import CharModel, load_char_model
-from .generation import GenerationSession, repeating_tail
 from .device import get_device, resolve_device, set_device
+from .generation import GenerationSession, repeating_tail
 from .gradients import StepGradients, clip_by_norm, step_gradients
-from .seeding import seeded, token_vector
 from .sampling import GREEDY_BELOW, entropy, make_generator, next_distribution, sample_next
+from .seeding import seeded, token_vector
 from .trace import AffineUse, Trace
 from .train import StepInfo, TrainConfig, Trainer
 from .untied import UntiedRNN, parameter_count
 from .vocab import CharVocab, UnknownCharacterError
 
 __all__ = [
-    "RNN", "LSTM", "GRU", "UntiedRNN", "NONLINEARITIES", "parameter_count",
-    "Trace", "AffineUse", "StepGradients", "step_gradients", "clip_by_norm",
-    "next_distribution", "sample_next", "entropy", "make_generator", "GREEDY_BELOW",
-    "CharVocab", "UnknownCharacterError", "CharModel", "load_char_model", "GenerationSession", "repeating_tail",
-    "Trainer", "TrainConfig", "StepInfo",
-    "set_device", "get_device", "resolve_device", "seeded", "token_vector",
+    "GREEDY_BELOW",
+    "GRU",
+    "LSTM",
+    "NONLINEARITIES",
+    "RNN",
+    "AffineUse",
+    "CharModel",
+    "CharVocab",
+    "GenerationSession",
+    "StepGradients",
+    "StepInfo",
+    "Trace",
+    "TrainConfig",
+    "Trainer",
+    "UnknownCharacterError",
+    "UntiedRNN",
+    "clip_by_norm",
+    "entropy",
+    "get_device",
+    "load_char_model",
+    "make_generator",
+    "next_distribution",
+    "parameter_count",
+    "repeating_tail",
+    "resolve_device",
+    "sample_next",
+    "seeded",
+    "set_device",
+    "step_gradients",
+    "token_vector",
 ]

@@ -155,11 +155,11 @@ class RecurrentBase(nn.Module):
 
     def _fused(self, xb: Tensor, init: tuple[Tensor, ...]):
         """``(outputs (T, B, H), final states)`` from a fused PyTorch kernel, or ``None`` if there is none."""
-        return None
+        return
 
     def _fast_trace(self, xb: Tensor, init: tuple[Tensor, ...]):
         """A full trace's values built around :meth:`_fused`, or ``None`` to run step by step."""
-        return None
+        return
 
     def extra_repr(self) -> str:
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}"

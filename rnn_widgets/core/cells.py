@@ -118,7 +118,7 @@ class RNN(RecurrentBase):
         return {"x": x, "a": a, "z": z}
 
     @classmethod
-    def from_torch(cls, m: nn.RNN) -> "RNN":
+    def from_torch(cls, m: nn.RNN) -> RNN:
         """An exact copy of a one-layer ``torch.nn.RNN`` (its two biases are summed into b)."""
         _check_torch_module(m, nn.RNN)
         p = m.weight_ih_l0
@@ -233,7 +233,7 @@ class LSTM(RecurrentBase):
         return {"x": x, "c": c, "h": h, **g}
 
     @classmethod
-    def from_torch(cls, m: nn.LSTM) -> "LSTM":
+    def from_torch(cls, m: nn.LSTM) -> LSTM:
         """An exact copy of a one-layer ``torch.nn.LSTM`` (gate order converted, biases summed)."""
         _check_torch_module(m, nn.LSTM)
         H, p = m.hidden_size, m.weight_ih_l0
@@ -315,7 +315,7 @@ class GRU(RecurrentBase):
         return {"x": x, "h": h, **g}
 
     @classmethod
-    def from_torch(cls, m: nn.GRU) -> "GRU":
+    def from_torch(cls, m: nn.GRU) -> GRU:
         """An exact copy of a one-layer ``torch.nn.GRU`` (same parameters, renamed)."""
         _check_torch_module(m, nn.GRU)
         p = m.weight_ih_l0

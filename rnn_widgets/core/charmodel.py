@@ -11,9 +11,8 @@ from torch import Tensor, nn
 
 from .cells import GRU, LSTM
 from .device import resolve_device
-from .sampling import make_generator, next_distribution, sample_next
+from .sampling import make_generator, sample_next
 from .vocab import CharVocab
-
 
 
 class CharModel(nn.Module):
@@ -114,7 +113,7 @@ class CharModel(nn.Module):
         torch.save({"state": state, "chars": "".join(self.vocab.chars), "config": self.config(), "card": card}, path)
 
     @classmethod
-    def load(cls, path: str | Path, device=None) -> "CharModel":
+    def load(cls, path: str | Path, device=None) -> CharModel:
         """Load a model saved by :meth:`save` (never unpickles arbitrary objects)."""
         blob = torch.load(path, map_location="cpu", weights_only=True)
         model = cls(CharVocab(blob["chars"]), **blob["config"])
@@ -127,7 +126,7 @@ class CharModel(nn.Module):
 SHIPPED = ("char_lstm", "small_lstm", "small_gru")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pretrained_cpu(name: str) -> CharModel:
     if name not in SHIPPED:
         raise ValueError(f"no shipped model called {name!r}; there are {SHIPPED}")

@@ -119,7 +119,7 @@ def make_models() -> dict[str, nn.Module]:
     return {"count": CountUp(), "sign": SignOfSum(), "running": RunningSum(), "reverse": Reverser()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_task_models() -> dict[str, nn.Module]:
     """The shipped, trained task models (CPU, eval mode); loaded once, weights only."""
     path = resources.files("rnn_widgets.core") / "data" / WEIGHTS

@@ -6,8 +6,8 @@ callback; the trainer never prints or plots. A callback may call :meth:`Trainer.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -61,7 +61,7 @@ class Trainer:
         self.step = 0
         self._stop = False
 
-    def add_callback(self, event: str, fn: Callable[["Trainer", StepInfo], None]) -> None:
+    def add_callback(self, event: str, fn: Callable[[Trainer, StepInfo], None]) -> None:
         if event not in self.callbacks:
             raise ValueError(f"event must be one of {sorted(self.callbacks)}, got {event!r}")
         self.callbacks[event].append(fn)

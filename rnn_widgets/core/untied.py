@@ -37,7 +37,7 @@ class UntiedRNN(RecurrentBase):
         self._init_uniform()
 
     @classmethod
-    def from_shared(cls, rnn, max_len: int) -> "UntiedRNN":
+    def from_shared(cls, rnn, max_len: int) -> UntiedRNN:
         """Untie an RNN: every layer starts as a copy of the shared W, b (same outputs, separate gradients)."""
         new = cls(rnn.input_size, rnn.hidden_size, max_len, rnn.nonlinearity, device=rnn.W.device, dtype=rnn.W.dtype)
         with torch.no_grad():

@@ -1,7 +1,8 @@
 """A character vocabulary with an explicit policy for characters it does not know."""
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import torch
 
@@ -37,7 +38,7 @@ class CharVocab:
         self.replacement = "?" if "?" in self.index else (" " if " " in self.index else chars[0])
 
     @classmethod
-    def from_text(cls, text: str) -> "CharVocab":
+    def from_text(cls, text: str) -> CharVocab:
         """The sorted set of characters in ``text``."""
         if not text:
             raise ValueError("cannot build a vocabulary from empty text")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from typing import Callable, Iterable
 
 import ipywidgets as W
 import numpy as np

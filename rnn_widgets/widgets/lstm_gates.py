@@ -133,7 +133,7 @@ class LSTMGatesWidget(LessonWidget):
         self.grad_fig, self.grad_lines, _ = line_chart(
             "The cell state as a skip path: gradient reaching step k", "step k", "‖dℓ/d·‖ (log)", 2, log_y=True,
             labels=["LSTM ‖dℓ/dc⁽ᵏ⁾‖", "plain RNN ‖dℓ/da⁽ᵏ⁾‖"], colors=[PALETTE[2], PALETTE[5]], height=240)
-        bias = dict(float_=True, readout_format=".1f")
+        bias = {"float_": True, "readout_format": ".1f"}
         controls = [
             self._control("source", W.ToggleButtons(options=[("remember the first input", "remember"),
                                                              ("text (Shakespeare model)", "text")], description="Input")),
@@ -166,7 +166,7 @@ class LSTMGatesWidget(LessonWidget):
         tr, text, lstm_flow, rnn_flow = self._compute()
         T = tr.x.shape[0]
         self.controls["step"].max = T - 1
-        step, H = min(self.step, T - 1), tr.h.shape[-1]
+        step = min(self.step, T - 1)
         units = self._units(tr)
         slots = LSTM_MAPS if self.cell == "lstm" else GRU_MAPS
         for k, ((key, title), (fig, grid, cursor)) in enumerate(zip(slots, self.maps)):
@@ -208,8 +208,8 @@ class LSTMGatesWidget(LessonWidget):
         return sorted(torch.argsort(spread, descending=True)[:SHOWN_UNITS].tolist())
 
     def _draw_cell(self, tr, l: int, unit: int, text: str | None) -> None:
-        v = {k: float(tr[k][l if k not in ("c", "h") else l, unit]) for k in tr.keys() if k != "x"}
-        nxt = {k: float(tr[k][l + 1, unit]) for k in ("h", "c") if k in tr.keys()}
+        v = {k: float(tr[k][l, unit]) for k in tr.keys() if k != "x"}  # gates at step l, and c^(l), h^(l)
+        nxt = {k: float(tr[k][l + 1, unit]) for k in ("h", "c") if k in tr.values}  # c^(l+1), h^(l+1)
         token = f" ('{text[l]}')" if text else ""
         if self.cell == "lstm":
             nodes = [Node(0, 3, f"c⁽ˡ⁾ = {fmt(v['c'])}", 2), Node(2, 3, f"⊙ f = {fmt(v['f'])}", 2),

@@ -9,15 +9,15 @@ from .charts import Node, UnrolledDiagram
 from .common import LessonWidget, esc, slider
 
 TOPOLOGIES = {
-    "one-to-one": ("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
-                   "convolutional networks before (§1.3).", "any feed-forward task", "the next digit"),
+    "one-to-one": (("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
+                    "convolutional networks before (§1.3)."), "any feed-forward task", "the next digit"),
     "one-to-many": ("One input, then a sequence out: each output is fed back in as the next input.",
                     "image captioning", "count up from a digit"),
     "many-to-one": ("A sequence in, a single answer read from the last state.",
                     "sentiment analysis", "is the sum positive?"),
     "many-to-many (encoder-decoder)": (
-        "An encoder reads the whole input first (its last state carries it over), then a decoder with its "
-        "own weights writes the output: we must see the whole sentence before translating.",
+        ("An encoder reads the whole input first (its last state carries it over), then a decoder with its "
+         "own weights writes the output: we must see the whole sentence before translating."),
         "translation", "reverse the digits"),
     "many-to-many (synced)": ("One output per input, read at every step.",
                               "per-token labelling, text generation", "the running sum"),
