@@ -149,7 +149,3 @@ def load_char_model(name: str = "char_lstm", device=None) -> CharModel:
     model = copy.deepcopy(base)
     model.card = base.card
     return model.to(resolve_device(device))
-
-
-
-
