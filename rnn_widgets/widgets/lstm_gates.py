@@ -33,13 +33,20 @@ def gate_bias_slices(cell: str, H: int) -> dict[str, slice]:
     return {"forget": slice(H, 2 * H), "input": slice(0, H)}
 
 
+@functools.lru_cache(maxsize=2)
+def small_char_model(cell: str):
+    """The shipped one-layer Shakespeare model for ``cell``, loaded once and only read from here
+    (``load_char_model`` returns a fresh copy on every call, too costly for every slider move)."""
+    return load_char_model(f"small_{cell}", device="cpu")
+
+
 def check_text(text: str, cell: str) -> None:
     """Clear messages for text the character model cannot read."""
     if not text:
         raise ValueError("The text is empty: type a few characters for the model to read.")
     if len(text) > MAX_CHARS:
         raise ValueError(f"The text has {len(text)} characters; this view reads at most {MAX_CHARS}.")
-    unknown = load_char_model(f"small_{cell}", device="cpu").vocab.unknown(text)
+    unknown = small_char_model(cell).vocab.unknown(text)
     if unknown:
         raise ValueError("The model was trained on Shakespeare and does not know these characters: "
                          + " ".join(repr(c) for c in unknown[:10]))
@@ -50,7 +57,7 @@ def gates_input(source: str, text: str, length: int, cell: str):
     """The model the knobs start from, and its input sequence x ``(T, input)``."""
     if source == "remember":
         return (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length)
-    char_model = load_char_model(f"small_{cell}", device="cpu")
+    char_model = small_char_model(cell)
     with torch.no_grad():
         return char_model.layers[0], char_model.embed(char_model.encode(text))
 
@@ -238,7 +245,7 @@ class LSTMGatesWidget(LessonWidget):
         self.cell_diagram.fig.title = f"The {self.cell.upper()} cell at step l = {l}, unit {unit}"
         remark = ""
         if self.cell == "gru":
-            lstm, gru = (load_char_model(f"small_{c}").card.get("held_out_nats_per_char") for c in ("lstm", "gru"))
+            lstm, gru = (small_char_model(c).card.get("held_out_nats_per_char") for c in ("lstm", "gru"))
             remark = (f" Remark 2.1: with no output gate and a quarter fewer parameters, the shipped small GRU reads "
                       f"held-out Shakespeare at {fmt(gru)} nats/char, the same-recipe LSTM at {fmt(lstm)}.")
         self.summaries["cell"].value = esc(
