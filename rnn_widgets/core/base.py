@@ -139,10 +139,8 @@ class RecurrentBase(nn.Module):
         values = {"x": xb}
         values.update({n: torch.stack(s) for n, s in states.items()})
         values.update({k: torch.stack(v) for k, v in per_step.items()})
-        if not batched:
-            # keep the per-step graph nodes, but show single sequences without the batch axis
-            return Trace(values={k: v.squeeze(1) for k, v in values.items()}, batched=False, states=states, affine=affine)
-        return Trace(values=values, batched=True, states=states, affine=affine)
+        # the per-step graph nodes stay as they are; only the stacked values lose a single sequence's batch axis
+        return finish_trace(values, batched, states=states, affine=affine)
 
     def _step(self, t: int, prev: tuple[Tensor, ...], x_t: Tensor, scale: Tensor | None = None):  # pragma: no cover
         """One step: ``(new_states, {name: per-step value}, [AffineUse, ...])``; ``scale`` (B, 1) scales the

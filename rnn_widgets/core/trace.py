@@ -58,7 +58,7 @@ class Trace:
     @property
     def length(self) -> int:
         """The number of steps T."""
-        return next(v.shape[0] for k, v in self.values.items() if k == "x")
+        return self.values["x"].shape[0]
 
 
 def finish_trace(values: dict[str, Tensor], batched: bool, **kw) -> Trace:
