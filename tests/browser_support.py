@@ -143,3 +143,188 @@ def press_and_wait_for_change(page, root_selector: str, index: int = 0, key: str
         f"([before, sel, i]) => ({FIGURES_SIGNATURE})(document.querySelectorAll(sel)[i]) !== before",
         arg=[before, root_selector, index], timeout=timeout, polling="raf")
     return time.perf_counter() - start
+
+
+# --- A real local JupyterHub (deploy/jupyterhub/jupyterhub_config.py) for tests/test_hub.py and benchmarks/hub.py ---
+
+HUB_CONFIG = Path(__file__).resolve().parents[1] / "deploy" / "jupyterhub" / "jupyterhub_config.py"
+
+
+def configurable_http_proxy() -> str | None:
+    """JupyterHub's proxy from npm: on PATH, or installed beside this Python environment (as .ci/run does)."""
+    import shutil
+
+    found = shutil.which("configurable-http-proxy")
+    beside = Path(sys.prefix) / "node_modules" / ".bin" / "configurable-http-proxy"
+    return found or (str(beside) if beside.exists() else None)
+
+
+def hub_available() -> bool:
+    """jupyterhub and jupyterhub-idle-culler from PyPI, configurable-http-proxy from npm (and node to run it)."""
+    import importlib.util
+    import shutil
+
+    return (all(importlib.util.find_spec(m) for m in ("jupyterhub", "jupyterhub_idle_culler"))
+            and configurable_http_proxy() is not None and shutil.which("node") is not None)
+
+
+class LocalHub:
+    """A running hub: its public URL, an admin API token, and every process it has started (see ``local_hub``)."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, token: str, workdir: Path):
+        import threading
+
+        self.proc, self.url, self.token, self.workdir = proc, url, token, workdir
+        self.seen: dict[int, float] = {}  # pid -> create_time of every process under the hub, ever
+        self._stop = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True)
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.descendants()
+            self._stop.wait(0.5)
+
+    def descendants(self):
+        """The hub's live descendants now (proxy, culler, students' servers, their kernels); remembers them all."""
+        import psutil
+
+        try:
+            procs = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        for p in procs:
+            try:
+                self.seen.setdefault(p.pid, p.create_time())
+            except psutil.NoSuchProcess:
+                pass
+        return procs
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        import json
+
+        req = urllib.request.Request(f"{self.url}hub/api/{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            text = r.read()
+        return json.loads(text) if text else None
+
+    def servers(self, name: str) -> dict:
+        """The user's servers as the hub sees them ({} when none runs)."""
+        return self.api("GET", f"users/{name}")["servers"]
+
+    def user_processes(self, name: str):
+        """The hub's descendants whose environment says they belong to ``name`` (server and kernels)."""
+        import psutil
+
+        mine = []
+        for p in self.descendants():
+            try:
+                if p.environ().get("JUPYTERHUB_USER") == name:
+                    mine.append(p)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return mine
+
+    def leftovers(self):
+        """Processes the hub started that are still alive (not counting zombies)."""
+        import psutil
+
+        alive = []
+        for pid, created in self.seen.items():
+            try:
+                p = psutil.Process(pid)
+                if p.create_time() == created and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+    def stop(self, timeout: float = 60) -> list:
+        """SIGTERM the hub as Ctrl-C would; returns what it left running (then kills that, so nothing outlives us)."""
+        import psutil
+
+        self.descendants()
+        self._stop.set()
+        self._watcher.join()
+        stop_process(self.proc, timeout=timeout)
+        deadline = time.monotonic() + 10  # children reparented at the hub's exit may still be exiting
+        left = self.leftovers()
+        while left and time.monotonic() < deadline:
+            time.sleep(0.25)
+            left = self.leftovers()
+        report = [f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in left if p.is_running()]
+        for p in left:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        return report
+
+
+@contextlib.contextmanager
+def local_hub(workdir: Path, cull_timeout: int | None = None, cull_every: int | None = None,
+              activity_interval: int | None = None):
+    """Start deploy/jupyterhub/jupyterhub_config.py on free loopback ports, state and homes under ``workdir``.
+
+    Only the ports, paths, an admin token for the caller and (if given) shorter culling and activity intervals differ
+    from the deployed config. Yields a ``LocalHub``; on exit the hub is stopped and anything it left is killed.
+    """
+    import secrets
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, hub_port, api_port = free_port(), free_port(), free_port()
+    token = secrets.token_hex(16)
+    lines = [
+        "c = get_config()",
+        f"load_subconfig({str(HUB_CONFIG)!r})",
+        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'",
+        f"c.JupyterHub.hub_port = {hub_port}",
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{api_port}'",
+        f"c.ConfigurableHTTPProxy.command = [{configurable_http_proxy()!r}]",
+        f"c.SimpleLocalProcessSpawner.home_dir_template = {str(workdir / 'home' / '{username}')!r}",
+        f"c.JupyterHub.services.append({{'name': 'rnn-widgets-test', 'api_token': {token!r}}})",
+        "c.JupyterHub.load_roles.append({'name': 'rnn-widgets-test', 'services': ['rnn-widgets-test'],",
+        "    'scopes': ['admin:users', 'admin:servers', 'list:users', 'read:users', 'read:servers']})",
+    ]
+    if cull_timeout or cull_every:
+        lines += [
+            "for service in c.JupyterHub.services:",
+            "    if service['name'] == 'jupyterhub-idle-culler':",
+            "        service['command'] = [a for a in service['command']",
+            "                              if not a.startswith(('--timeout=', '--cull-every='))]",
+            f"        service['command'] += ['--timeout={cull_timeout or 3600}', '--cull-every={cull_every or 300}']",
+        ]
+    if activity_interval:
+        lines += [f"c.JupyterHub.last_activity_interval = {activity_interval}",
+                  f"c.Spawner.environment['JUPYTERHUB_ACTIVITY_INTERVAL'] = '{activity_interval}'"]
+    config = workdir / "jupyterhub_test_config.py"
+    config.write_text("\n".join(lines) + "\n")
+    url = f"http://127.0.0.1:{port}/"
+    with open(workdir / "jupyterhub.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=workdir,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        hub = LocalHub(proc, url, token, workdir)
+        try:
+            wait_for_url(f"{url}hub/health", timeout=90)
+            yield hub
+        finally:
+            if proc.poll() is None or hub.leftovers():
+                hub.stop()
+
+
+def hub_login(page, hub_url: str, name: str, password: str = "any", submit: bool = True) -> float | None:
+    """Open the hub's login form and fill it in as ``name`` (the dummy authenticator takes any password).
+
+    With ``submit`` (the default) also sends it and returns when it was sent (``time.perf_counter()``); without,
+    ``submit_login`` sends it later, so that several students can press Enter at the same moment.
+    """
+    page.goto(f"{hub_url}hub/login", timeout=60_000)
+    page.fill("#username_input", name)
+    page.fill("#password_input", password)
+    return submit_login(page) if submit else None
+
+
+def submit_login(page) -> float:
+    start = time.perf_counter()
+    page.locator("#password_input").press("Enter")
+    return start
