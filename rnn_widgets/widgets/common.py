@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import ipywidgets as W
@@ -46,6 +46,66 @@ def finite(values, limit: float = DISPLAY_LIMIT) -> np.ndarray:
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)
 
 
+def _widgets_in(value) -> Iterator[W.Widget]:
+    if isinstance(value, W.Widget):
+        yield value
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for v in value:
+            yield from _widgets_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _widgets_in(v)
+
+
+def widget_tree(root: W.Widget, *extra) -> list[W.Widget]:
+    """``root`` and every widget it reaches through its synced traits (children, figures, marks, scales, axes,
+    tooltips, layouts, styles), and through ``extra`` (widgets, or lists and dicts of them): each once, root first."""
+    found = {id(root): root}
+    stack = [root, *(w for value in extra for w in _widgets_in(value))]
+    for w in stack[1:]:
+        found[id(w)] = w
+    while stack:
+        widget = stack.pop()
+        for name in widget.keys:
+            for child in _widgets_in(getattr(widget, name, None)):
+                if id(child) not in found:
+                    found[id(child)] = child
+                    stack.append(child)
+    return list(found.values())
+
+
+def close_tree(root: W.Widget, *extra) -> None:
+    """Close every widget below ``root`` (see :func:`widget_tree`); each one's own ``close`` stops its work."""
+    for widget in widget_tree(root, *extra)[1:]:
+        widget.close()
+
+
+def _bad_value(name: str, value) -> str | None:
+    """Why a value no knob accepts is wrong: NaN or ±inf for a number, a lone surrogate in text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name} must be a finite number, got {value!r}."
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (f"{name} contains a lone surrogate (U+{ord(value[exc.start]):04X}) at position {exc.start}: "
+                    "half of a UTF-16 pair, not a character. Delete it, or paste the text again.")
+    return None
+
+
+#: attributes every ipywidgets Box has; close() drops the ones a lesson widget adds
+def _box_attributes() -> frozenset[str]:
+    box = W.Box()
+    names = set(vars(box))
+    box.layout.close()
+    box.close()
+    return frozenset(names | {"comm", "_property_lock", "_holding_sync", "_states_to_send", "_msg_callbacks",
+                              "_display_callbacks", "_repr_mimebundle_"})
+
+
+_BOX_ATTRIBUTES = _box_attributes()
+
+
 class LessonWidget(W.VBox):
     """A lecture idea as a widget: state in traits, one update function, marks changed in place.
 
@@ -61,8 +121,30 @@ class LessonWidget(W.VBox):
     device = traitlets.Unicode(None, allow_none=True, help="'cpu', 'cuda' or None for the global set_device").tag(
         config=True)
 
+    def __init_subclass__(cls, **kwargs):
+        """Every Float trait refuses NaN and ±inf (a bounded Float lets NaN through: every comparison with NaN
+        is false), and every Unicode trait refuses lone surrogates; a trait with its own ``@validate`` keeps it."""
+        super().__init_subclass__(**kwargs)
+        handled = {n for klass in cls.__mro__ for v in vars(klass).values()
+                   if isinstance(v, traitlets.ValidateHandler) for n in v.trait_names}
+        names = [n for n, v in vars(cls).items()
+                 if isinstance(v, (traitlets.Float, traitlets.Unicode)) and n not in handled]
+        if names:
+            attr = f"_well_formed_{cls.__name__}"
+            handler = traitlets.validate(*names)(LessonWidget._well_formed)
+            setattr(cls, attr, handler)
+            handler.class_init(cls, attr)
+
+    def _well_formed(self, proposal):
+        why = _bad_value(proposal["trait"].name, proposal["value"])
+        if why:
+            raise traitlets.TraitError(f"{type(self).__name__}: {why}")
+        return proposal["value"]
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self._links: list[_ControlLink] = []
+        self._closed = False
         self.controls: dict[str, W.Widget] = {}
         self.figures: dict = {}
         self.summaries: dict[str, W.HTML] = {}
@@ -85,9 +167,10 @@ class LessonWidget(W.VBox):
 
     # ------------------------------------------------------------------ building
     def _control(self, trait: str, control: W.Widget) -> W.Widget:
-        """Link ``control.value`` to the trait of the same lecture name, both ways."""
+        """Link ``control.value`` to the trait of the same lecture name, both ways; a value the trait refuses
+        becomes the banner's message (the trait and the control keep the last good value)."""
         control.value = getattr(self, trait)
-        traitlets.link((control, "value"), (self, trait))
+        self._links.append(_ControlLink(self, trait, control))
         control.style.description_width = "initial"
         if isinstance(control, W.ToggleButtons):
             control.style.button_width = "auto"
@@ -117,9 +200,38 @@ class LessonWidget(W.VBox):
     def prepare_static_frame(self) -> None:
         """Called before a static page freezes a frame (see rnn_widgets.export); most widgets need nothing."""
 
+    # ------------------------------------------------------------------ closing
+    def close(self) -> None:
+        """Close the whole widget tree (controls, figures, marks, scales, axes, layouts), stop its background
+        work and drop what the widget holds (models, results), so that nothing of it stays in memory even while
+        a variable still names it (contract 13). Closing twice does nothing."""
+        if self.__dict__.get("_closed", True):  # closed already, or the constructor failed before any child
+            super().close()
+            return
+        self._closed = True
+        for link in self._links:
+            link.unlink()
+        self.unobserve_all()
+        close_tree(self, *vars(self).values())  # a panel with a thread (live training) stops it in its close()
+        super().close()
+        self.children = ()
+        for name in [n for n in vars(self) if n not in _BOX_ATTRIBUTES and n != "_closed"]:
+            value = getattr(self, name)
+            setattr(self, name, type(value)() if isinstance(value, (dict, list, str)) else None)
+
+    @property
+    def closed(self) -> bool:
+        return self.__dict__.get("_closed", True)
+
+    @property
+    def error_message(self) -> str:
+        """The banner's message in plain text ("" when there is none)."""
+        return self.__dict__.get("_error_message", "")
+
     # ------------------------------------------------------------------ running
     def show_error(self, message: str) -> None:
         """Show a message in the banner instead of a traceback; the figures keep their last state."""
+        self._error_message = str(message)
         self.error.value = (
             "<div role='alert' style='background:#fdecea;border-left:4px solid #D55E00;padding:6px 10px'>"
             f"{esc(message)}</div>"
@@ -127,6 +239,7 @@ class LessonWidget(W.VBox):
         self.error.layout.display = ""
 
     def clear_error(self) -> None:
+        self._error_message = ""
         self.error.value = ""
         self.error.layout.display = "none"
 
@@ -144,6 +257,8 @@ class LessonWidget(W.VBox):
 
     def _run(self, update: Callable[[], None]) -> bool:
         """Run an update; a ValueError (bad input) becomes the banner's message, never a traceback."""
+        if self.closed:
+            return False
         try:
             update()
         except (ValueError, RuntimeError) as exc:
@@ -153,8 +268,54 @@ class LessonWidget(W.VBox):
         return True
 
 
+class _ControlLink:
+    """``traitlets.link`` between a control's value and a widget's trait, except that a value the trait refuses
+    (NaN, a lone surrogate, out of range) is shown in the widget's banner instead of raising
+    ``TraitError: Broken link`` in the comm handler, and the control goes back to the trait's value."""
+
+    def __init__(self, widget: LessonWidget, trait: str, control: W.Widget):
+        self.widget, self.trait, self.control = widget, trait, control
+        self.updating = False
+        control.observe(self._to_trait, names="value")
+        widget.observe(self._to_control, names=trait)
+
+    def _to_trait(self, change) -> None:
+        if self.updating:
+            return
+        self.updating = True
+        try:
+            setattr(self.widget, self.trait, change.new)
+        except traitlets.TraitError as exc:
+            self.control.value = getattr(self.widget, self.trait)
+            self.widget.show_error(str(exc).removeprefix(f"{type(self.widget).__name__}: "))
+        finally:
+            self.updating = False
+
+    def _to_control(self, change) -> None:
+        if self.updating:
+            return
+        self.updating = True
+        try:
+            self.control.value = change.new
+        finally:
+            self.updating = False
+        if self.control.value != change.new:  # the control clamped it (a slider's max): the trait follows
+            self._to_trait(traitlets.Bunch(new=self.control.value))
+
+    def unlink(self) -> None:
+        self.control.unobserve(self._to_trait, names="value")
+        self.widget.unobserve(self._to_control, names=self.trait)
+
+
 def slider(description: str, lo, hi, step=1, *, float_=False, readout_format=None, **kw) -> W.Widget:
     """A slider that keeps the keyboard and continuous updates (every drag position recomputes)."""
     cls = W.FloatSlider if float_ else W.IntSlider
     extra = {"readout_format": readout_format} if readout_format else {}
     return cls(min=lo, max=hi, step=step, description=description, continuous_update=True, **extra, **kw)
+
+
+def show_or_hide(control: W.Widget, applies: bool) -> None:
+    """Show a control only where it applies (a greyed value beside the drawing would contradict it);
+    it is disabled as well, so keyboard users and walkers skip it."""
+    control.disabled = not applies
+    control.layout.display = "" if applies else "none"

@@ -1,8 +1,10 @@
 """Train a small character model on the student's own text, live, with a Stop button (§1.4)."""
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from importlib import resources
 
 import ipywidgets as W
@@ -11,10 +13,23 @@ import torch
 
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
 from .charts import line_chart
-from .common import PALETTE, esc, fmt
+from .common import PALETTE, close_tree, esc, fmt
 
 SEQ_LEN = 48
 MAX_TEXT = 200_000
+STOP_WAIT = 1.0  # seconds close() waits for the current step to finish
+
+#: panels whose thread is training now: stopped and joined when the interpreter exits (a daemon thread still
+#: inside torch when the runtime is torn down aborts the process: "terminate called without an active exception")
+_TRAINING: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_training() -> None:
+    for panel in list(_TRAINING):
+        panel.stop()
+    for panel in list(_TRAINING):
+        panel.join(10.0)
 
 
 def default_training_text() -> str:
@@ -28,6 +43,10 @@ class LiveTraining(W.VBox):
     Training runs in a background thread so the notebook stays responsive; every widget update is
     a small message. ``start(blocking=True)`` trains in the caller's thread (tests, scripts).
     ``model`` holds the latest trained model (None before the first run).
+
+    The run reads a snapshot of the text taken when Train is pressed (editing the box meanwhile changes
+    nothing); an exception in the run becomes the panel's message, with Train enabled again. ``close()``
+    stops the run (it waits up to ``STOP_WAIT`` seconds for the step under way) and closes the panel's widgets.
     """
 
     def __init__(self, steps: int = 300, hidden_size: int = 96, seed: int = 0, on_trained=None):
@@ -48,6 +67,9 @@ class LiveTraining(W.VBox):
         self._thread: threading.Thread | None = None
         self._losses: list[float] = []
         self._samples: list[str] = []
+        self._text = ""  # the snapshot the current run reads
+        self._closed = False
+        self.error: str | None = None  # what stopped the last run, if it failed
         self.train_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
         super().__init__([self.text_area, W.HBox([self.steps, self.train_button, self.stop_button, self.progress]),
@@ -66,7 +88,7 @@ class LiveTraining(W.VBox):
 
     def start(self, blocking: bool = False) -> bool:
         """Train a fresh model on the text area's text. Returns False (with a message) on bad input."""
-        if self.running:
+        if self.running or self._closed:
             return False
         text = self.text_area.value
         try:
@@ -75,6 +97,7 @@ class LiveTraining(W.VBox):
             self.message.value = f"<div role='alert' style='color:#b35806'>{esc(exc)}</div>"
             return False
         self.message.value = ""
+        self._text, self.error = text, None
         vocab = CharVocab.from_text(text)
         model = seeded(self.seed, lambda: CharModel(vocab, self.hidden_size, 1, 16))
         cfg = TrainConfig(steps=self.steps.value, batch_size=32, seq_len=SEQ_LEN, lr=1e-2, seed=self.seed)
@@ -86,22 +109,56 @@ class LiveTraining(W.VBox):
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.model = model
         if blocking:
-            self.trainer.fit()
+            self._fit(self.trainer)
         else:
-            self._thread = threading.Thread(target=self.trainer.fit, daemon=True, name="rnn-widgets-training")
+            self._thread = threading.Thread(target=self._fit, args=(self.trainer,), daemon=True,
+                                            name="rnn-widgets-training")
+            _TRAINING.add(self)
             self._thread.start()
         return True
+
+    def _fit(self, trainer: Trainer) -> None:
+        """The run; whatever goes wrong is said in the panel, never left as a dead thread with Stop enabled."""
+        try:
+            trainer.fit()
+        except Exception as exc:  # noqa: BLE001 - a background thread has no caller to raise to
+            self.error = f"{type(exc).__name__}: {exc}"
+            if not self._closed:
+                self.message.value = (f"<div role='alert' style='color:#b35806'>Training stopped at step "
+                                      f"{trainer.step}: {esc(self.error)}</div>")
+                self.train_button.disabled, self.stop_button.disabled = False, True
+                self.progress.description = f"{trainer.step} steps (failed)"
+        finally:
+            _TRAINING.discard(self)
 
     def stop(self) -> None:
         """Ask the trainer to stop after the current step."""
         if self.trainer is not None:
             self.trainer.request_stop()
 
+    def close(self) -> None:
+        """Stop the run (waiting up to ``STOP_WAIT`` s for the current step), close every widget of the panel
+        and drop the model, trainer and data."""
+        if self._closed:
+            return
+        self._closed = True
+        self.on_trained = None
+        self.stop()
+        self.join(STOP_WAIT)
+        close_tree(self, self.fig)
+        super().close()
+        self.children = ()
+        self.model = self.trainer = None
+        self._losses, self._samples, self._text = [], [], ""
+
     def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _on_step(self, trainer: Trainer, info) -> None:
+        if self._closed:
+            trainer.request_stop()
+            return
         self._losses.append(info.loss)
         now = time.perf_counter()
         if now - self._last_draw > 0.25 or info.step == trainer.config.steps:  # ~4 redraws a second
@@ -111,6 +168,8 @@ class LiveTraining(W.VBox):
             self._sample(info.step)
 
     def _on_end(self, trainer: Trainer, info) -> None:
+        if self._closed:
+            return
         self._draw(info.step)
         if not self._samples or not self._samples[-1].startswith(f"step {info.step}:"):
             self._sample(info.step)
@@ -127,8 +186,7 @@ class LiveTraining(W.VBox):
         self.progress.description = f"{step} steps"
 
     def _sample(self, step: int) -> None:
-        model = self.model
-        text = self.text_area.value
+        model, text = self.model, self._text
         with torch.no_grad():
             out = model.generate(text[:8], 80, temperature=0.8, seed=step)
         model.train()
