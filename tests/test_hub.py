@@ -28,7 +28,6 @@ from browser_support import (
 
 import rnn_widgets
 
-pytestmark = [pytest.mark.hub, pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "jupyterhub"
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -40,12 +39,19 @@ WIDGETS = len(rnn_widgets.WIDGETS)
 # Tests only: culled after 45 s without activity (the course: values.yaml's cull.timeout), looked at every 5 s.
 CULL_TIMEOUT, CULL_EVERY, ACTIVITY_INTERVAL = 45, 5, 5
 
-if not (hub_available() and browser_available()):
-    if os.environ.get("RNN_WIDGETS_REQUIRE_HUB"):
-        raise RuntimeError("the JupyterHub test is required here, but jupyterhub, jupyterhub-idle-culler, "
-                           "configurable-http-proxy (npm), node, playwright or Debian chromium is missing")
-    pytest.skip("needs jupyterhub + jupyterhub-idle-culler (pip), configurable-http-proxy (npm) and chromium",
-                allow_module_level=True)
+HUB_READY = hub_available() and browser_available()
+if not HUB_READY and os.environ.get("RNN_WIDGETS_REQUIRE_HUB"):
+    raise RuntimeError("the JupyterHub test is required here, but jupyterhub, jupyterhub-idle-culler, "
+                       "configurable-http-proxy (npm), node, playwright or Debian chromium is missing")
+
+
+def real_hub(test):
+    """Marks a test that drives the real hub: skipped where it cannot run (never in CI, see above)."""
+    for mark in (pytest.mark.hub, pytest.mark.browser, pytest.mark.slow,
+                 pytest.mark.skipif(not HUB_READY, reason="needs jupyterhub + jupyterhub-idle-culler (pip), "
+                                    "configurable-http-proxy (npm) and chromium")):
+        test = mark(test)
+    return test
 
 
 def wait_until(predicate, timeout: float, what: str, every: float = 0.5):
@@ -86,6 +92,7 @@ def browser():
             browser.close()
 
 
+@real_hub
 def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, browser):
     pages = {}
     for name in STUDENTS:
@@ -142,6 +149,7 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
             page.context.close()
 
 
+@real_hub
 def test_an_idle_students_server_is_culled(hub):
     # IDLE's server was started with the hub and never used; the culler stops it after CULL_TIMEOUT s
     wait_until(lambda: hub.servers(IDLE) == {}, CULL_TIMEOUT + CULL_EVERY + 90, f"{IDLE}'s idle server culled")
@@ -151,9 +159,108 @@ def test_an_idle_students_server_is_culled(hub):
     assert hub.api("GET", f"users/{IDLE}")["name"] == IDLE
 
 
+@real_hub
 def test_the_hub_stops_cleanly_and_leaves_no_process(hub):
     started = set(hub.seen)
     assert len(started) >= 3, "expected at least the proxy, the culler and a server under the hub"
     left = hub.stop()
     assert left == [], f"still running after the hub stopped: {left}"
     assert hub.proc.returncode is not None
+
+
+# --- The Helm values and the local config agree (no hub needed) ---
+
+IMAGE_REPO_DIR = "/srv/rnn-widgets"  # repo2docker --target-repo-dir, as values.yaml and the README build the image
+
+
+def local_config():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(DEPLOY)).load_config()
+
+
+def k8s_quantity(value) -> float:
+    import re
+
+    number, unit = re.fullmatch(r"([\d.]+)([KMG]i?)?", str(value)).groups()
+    return float(number) * {"K": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}.get(unit, 1)
+
+
+def test_the_local_hub_opens_the_tour_where_the_helm_values_do():
+    c = local_config()
+    assert c.Spawner.default_url == DEFAULT_URL
+    assert DEFAULT_URL.startswith("/voila/render/")
+    # the notebook the URL names is in the folder that each student's home receives (postStart, pre_spawn_hook)
+    notebook = DEFAULT_URL.removeprefix("/voila/render/")
+    assert (ROOT / notebook).is_file()
+    copy = " ".join(VALUES["singleuser"]["lifecycleHooks"]["postStart"]["exec"]["command"])
+    assert f"{IMAGE_REPO_DIR}/{notebook.split('/')[0]}" in copy
+    assert f"--target-repo-dir {IMAGE_REPO_DIR}" in (DEPLOY / "values.yaml").read_text()
+
+
+def test_the_local_hub_culls_as_the_helm_values_say():
+    cull = VALUES["cull"]
+    assert cull["enabled"] and 0 < cull["every"] <= cull["timeout"]
+    services = {s["name"]: s for s in local_config().JupyterHub.services}
+    command = services["jupyterhub-idle-culler"]["command"]
+    assert "jupyterhub_idle_culler" in command
+    assert f"--timeout={cull['timeout']}" in command and f"--cull-every={cull['every']}" in command
+
+
+def test_the_students_environment_exists_in_the_image_and_here():
+    env = VALUES["singleuser"]["extraEnv"]
+    c = local_config()
+    for key, value in env.items():
+        if str(value).startswith(IMAGE_REPO_DIR):
+            here = Path(c.Spawner.environment[key])
+            assert here == ROOT / str(value).removeprefix(IMAGE_REPO_DIR + "/"), key
+            assert here.is_dir(), f"{key}={value}: no {here} in this repository"
+    data, config = Path(c.Spawner.environment["JUPYTER_PATH"]), Path(c.Spawner.environment["JUPYTER_CONFIG_PATH"])
+    import json
+
+    template = json.loads((config / "jupyter_server_config.json").read_text())["VoilaConfiguration"]["template"]
+    assert json.loads((data / "voila" / "templates" / template / "conf.json").read_text())["base_template"] == "lab"
+    assert env["OMP_NUM_THREADS"] == str(int(VALUES["singleuser"]["cpu"]["limit"]))
+
+
+def test_resources_are_consistent_and_need_no_gpu():
+    single = VALUES["singleuser"]
+    assert 0 < k8s_quantity(single["memory"]["guarantee"]) <= k8s_quantity(single["memory"]["limit"])
+    assert 0 < float(single["cpu"]["guarantee"]) <= float(single["cpu"]["limit"])
+    assert "extraResource" not in single and "gpu" not in yaml.safe_dump(VALUES).lower()
+
+
+@pytest.mark.skipif(not (os.environ.get("RNN_WIDGETS_Z2JH_CHART") and
+                         (os.environ.get("RNN_WIDGETS_HELM") or __import__("shutil").which("helm"))),
+                    reason="set RNN_WIDGETS_Z2JH_CHART to an unpacked jupyterhub chart (helm pull --untar) and "
+                           "have helm on PATH (or RNN_WIDGETS_HELM)")
+def test_helm_lints_and_renders_the_values_with_the_chart(tmp_path):
+    import base64
+    import shutil
+    import subprocess
+
+    helm = os.environ.get("RNN_WIDGETS_HELM") or shutil.which("helm")
+    chart = os.environ["RNN_WIDGETS_Z2JH_CHART"]
+    values = str(DEPLOY / "values.yaml")
+    assert (Path(chart) / "values.schema.json").exists(), "the chart's schema is what checks the values' keys"
+
+    def run(*args):
+        return subprocess.run([helm, *args], check=False, capture_output=True, text=True, timeout=120)
+
+    lint = run("lint", chart, "-f", values)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    out = run("template", "course", chart, "-f", values)
+    assert out.returncode == 0, out.stderr
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "hub")
+    seen = yaml.safe_load(base64.b64decode(secret["data"]["values.yaml"]))
+    assert seen["singleuser"]["defaultUrl"] == DEFAULT_URL and seen["cull"] == {**seen["cull"], **VALUES["cull"]}
+    placeholder = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "user-placeholder")
+    resources = placeholder["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources["requests"]["memory"] == VALUES["singleuser"]["memory"]["guarantee"]
+    assert resources["limits"]["memory"] == VALUES["singleuser"]["memory"]["limit"]
+    image = f"{VALUES['singleuser']['image']['name']}:{VALUES['singleuser']['image']['tag']}"
+    pullers = [d for d in docs if d["kind"] == "DaemonSet"]
+    assert pullers and all(image in yaml.safe_dump(d) for d in pullers)
+    bad = run("template", "course", chart, "-f", values, "--set", "singleuser.defaultURL=/x")
+    assert bad.returncode != 0 and "defaultURL" in bad.stderr, "the chart's schema did not reject a misspelt key"
