@@ -143,6 +143,8 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
             assert href == f"{hub.url}user/{name}/lab/tree{DEFAULT_URL.removeprefix('/voila/render')}"
             response = page.request.get(href)
             assert response.ok and "JupyterLab" in response.text(), (response.status, response.url)
+            # the course's Lab settings reach it: no prompt about Jupyter news covers the notebook
+            assert "@jupyterlab/apputils-extension:announcements" in response.text()
             assert response.url == href, f"JupyterLab sent {name} elsewhere: {response.url}"
     finally:
         for page in pages.values():
