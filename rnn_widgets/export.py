@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 import sys
 import sysconfig
@@ -20,10 +21,12 @@ from pathlib import Path
 
 import ipywidgets as W
 import numpy as np
+import traitlets
 from ipywidgets.embed import dependency_state, embed_data, escape_script
 
 from . import WIDGETS
-from .widgets.common import fmt
+from .widgets.charts import sup
+from .widgets.common import close_tree, fmt
 
 HTML_MANAGER = "1.0.15"
 CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.7/require.min.js"
@@ -71,6 +74,10 @@ def _clone_value(value, memo: dict, shared: dict | None):
 SHAREABLE = (W.Layout, W.widgets.widget_style.Style)
 
 
+#: traits that hold labels or positions of labels, copied exactly
+LABEL_TRAITS = {"tick_values", "domain"}
+
+
 def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None) -> W.Widget:
     """A new widget with the same synced state (widgets it refers to are cloned too, once each).
 
@@ -78,7 +85,9 @@ def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None) -> W.
     """
     if id(widget) in memo:
         return memo[id(widget)]
-    state = {k: _clone_value(getattr(widget, k), memo, shared) for k in widget.keys
+    # tick values and domains are labels: float32 would print 0.1 as 0.10000000149011612
+    state = {k: (getattr(widget, k) if k in LABEL_TRAITS else _clone_value(getattr(widget, k), memo, shared))
+             for k in widget.keys
              if not k.startswith(("_model_", "_view_")) and k not in ("comm", "keys", "log")}
     if shared is not None and isinstance(widget, SHAREABLE):
         key = (type(widget), json.dumps(state, sort_keys=True, default=str))
@@ -97,24 +106,70 @@ def freeze(widget, shared: dict) -> W.VBox:
 
 
 # ---------------------------------------------------------------------- pages
+def control_words(control: W.Widget) -> str:
+    """A control's value as the student sees it on the control: the option's label, the slider's number."""
+    value = control.value
+    labels = getattr(control, "_options_labels", None)
+    if labels is not None and getattr(control, "index", None) is not None:
+        return labels[control.index]
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, str):
+        shown = value.replace("\n", " ⏎ ")
+        return f"“{shown[:40]}…”" if len(shown) > 40 else f"“{shown}”"
+    if isinstance(value, float):
+        return fmt(value)
+    return str(value)
+
+
+def fixed_settings(widget, live: str) -> str:
+    """The page's frozen settings in the widget's own words ("Tokens: words; Network: shared weights…"),
+    leaving out the live knob and controls that do not apply (disabled or hidden)."""
+    parts = []
+    for trait, control in widget.controls.items():
+        if trait == live or getattr(control, "disabled", False) or control.layout.display == "none":
+            continue
+        name = (getattr(control, "description", "") or trait).rstrip(" :+")
+        parts.append(f"{name}: {control_words(control)}")
+    return "; ".join(parts)
+
+
 def build_page(name: str, **options) -> W.VBox:
     """The widget's static page as a widget tree: header, the live knob, one frame per knob value.
 
-    ``options`` are passed to the widget's constructor (e.g. ``text=`` for UnrollingWidget).
+    ``options`` are passed to the widget's constructor (e.g. ``text=`` for UnrollingWidget). A setting the
+    widget refuses, or that leaves its banner showing a message, raises ValueError with the widget's message:
+    a page of placeholder figures is never written.
     """
     knob = KNOBS[name]
-    widget = getattr(__import__("rnn_widgets"), name)(**options)
+    cls = getattr(__import__("rnn_widgets"), name)
+    unknown = sorted(set(options) - set(cls.class_trait_names(config=True)))
+    if unknown:
+        raise ValueError(f"{name} has no setting {', '.join(map(repr, unknown))}; its settings are "
+                         f"{', '.join(sorted(cls.class_trait_names(config=True)))}")
+    try:
+        widget = cls(**options)
+    except traitlets.TraitError as exc:
+        raise ValueError(str(exc) if str(exc).startswith(name) else f"{name}: {exc}") from exc
+    if widget.error_message:
+        message = f"{name}: {widget.error_message}"
+        widget.close()
+        raise ValueError(message)
     frames, shared = [], {}
-    for value in knob.values:
+    for value, label in zip(knob.values, knob.labels()):
         setattr(widget, knob.trait, value)
         widget.prepare_static_frame()
+        if widget.error_message:
+            message = f"{name} at {knob.label} = {label}: {widget.error_message}"
+            widget.close()
+            raise ValueError(message)
         frames.append(freeze(widget, shared))
     stack = W.Stack(frames, selected_index=0)
     slider = W.SelectionSlider(options=list(zip(knob.labels(), range(len(frames)))), description=knob.label,
                                continuous_update=True, style={"description_width": "initial"},
                                layout=W.Layout(width="520px"))
-    W.jslink((slider, "index"), (stack, "selected_index"))
-    fixed = ", ".join(f"{t} = {getattr(widget, t)!r}" for t in widget.controls if t != knob.trait)
+    link = W.jslink((slider, "index"), (stack, "selected_index"))
+    fixed = fixed_settings(widget, knob.trait)
     header = W.HTML(
         f"<h3 style='margin:4px 0'>{html.escape(widget.TITLE)} <span style='font-weight:normal;color:#555'>"
         f"({html.escape(widget.SECTION)})</span></h3><div style='max-width:860px'>{widget.EXPLANATION}</div>"
@@ -122,7 +177,9 @@ def build_page(name: str, **options) -> W.VBox:
         f"({len(frames)} precomputed values, from {html.escape(knob.labels()[0])} to "
         f"{html.escape(knob.labels()[-1])}); the other settings are fixed: {html.escape(fixed)}. "
         "Run the widget in Jupyter to move them all.</p>")
+    widget.close()  # the frames are copies
     page = W.VBox([header, slider, stack], layout=W.Layout(max_width="900px"))
+    page.knob_link = link  # closed with the page (see export_site)
     page.add_class("rnn-widget")
     return page
 
@@ -184,7 +241,7 @@ def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn"
     if js not in ("cdn", "local"):
         raise ValueError(f"js must be 'cdn' or 'local', got {js!r}")
     names = list(names or WIDGETS)
-    unknown = [n for n in names if n not in KNOBS]
+    unknown = [n for n in [*names, *(options or {})] if n not in KNOBS]
     if unknown:
         raise ValueError(f"unknown widget(s) {', '.join(unknown)}; choose from {', '.join(KNOBS)}")
     out = Path(out)
@@ -196,12 +253,34 @@ def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn"
         path = out / f"{name}.html"
         page = build_page(name, **(options or {}).get(name, {}))
         path.write_text(page_html(page, f"{name} · rnn-widgets", js), encoding="utf-8")
+        page.knob_link.close()  # a link outliving its slider breaks the next page's embedding
+        close_tree(page)
+        page.close()
         pages.append(path)
-    items = "\n".join(f"<li><a href='{p.name}'>{html.escape(p.stem)}</a> ({html.escape(KNOBS[p.stem].label)} live)</li>"
-                      for p in pages)
-    (out / "index.html").write_text(
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title></head>"
-        "<body style='font-family:sans-serif;margin:16px'><h2>rnn-widgets: widgets that teach recurrent networks</h2>"
-        f"<p>Static pages: one knob of each widget works without a kernel.</p><ul>\n{items}\n</ul></body></html>\n",
-        encoding="utf-8")
+    (out / "index.html").write_text(index_html(pages), encoding="utf-8")
     return pages
+
+
+def first_sentence(explanation: str) -> str:
+    """The first sentence of a widget's explanation, as plain text."""
+    text = re.sub(r"<sup>(.*?)</sup>", lambda m: sup(m.group(1)), explanation)
+    text = html.unescape(re.sub(r"<[^>]+>", "", text))
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def index_html(pages: list[Path]) -> str:
+    """The site's front page: for each page, what it teaches (title, section, one sentence) and its live knob."""
+    items = []
+    for p in pages:
+        cls = getattr(__import__("rnn_widgets"), p.stem)
+        items.append(
+            f"<li style='margin-bottom:12px'><a href='{html.escape(p.name)}'><b>{html.escape(cls.TITLE)}</b></a> "
+            f"({html.escape(cls.SECTION)})<br>{html.escape(first_sentence(cls.EXPLANATION))}<br>"
+            f"<span style='color:#555'>Live on the page: {html.escape(KNOBS[p.stem].label)}.</span></li>")
+    body = "\n".join(items)
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title></head>"
+            "<body style='font-family:sans-serif;margin:16px;max-width:900px'>"
+            "<h1 style='font-size:1.5em'>rnn-widgets: widgets that teach recurrent networks</h1>"
+            "<p>One page per lecture idea, in lecture order. Each keeps its main knob live without a kernel.</p>"
+            f"<ol>\n{body}\n</ol></body></html>\n")

@@ -1,9 +1,14 @@
 """bqplot builders shared by the widgets: built once, then only their marks' data change.
 
-Each builder returns the Figure and the marks a widget updates; none of them computes anything.
+Each builder returns the Figure and the marks a widget updates; none of them computes anything. The
+``fit_*`` helpers set a figure's axis ranges and ticks for the data just drawn, so that every widget gets
+the same legibility rules (design.md, contract 12): log axes tick at powers of ten only, integer axes
+label each step once (thinned when crowded), legends sit in a band above the data, colour keys lie under
+their heat map with a drawn gradient and a title.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import bqplot as bq
@@ -11,7 +16,13 @@ import numpy as np
 
 from .common import DIVERGING, GREY, PALETTE, SEQUENTIAL
 
-FIG_MARGIN = {"top": 36, "bottom": 46, "left": 62, "right": 16}
+#: left 66 px: tick labels up to six characters ("1e-10", "8,000") plus the rotated axis title
+FIG_MARGIN = {"top": 36, "bottom": 46, "left": 66, "right": 16}
+Y_LABEL_OFFSET = "50px"  # the y-axis title sits left of the tick labels, not on them
+#: px under a heat map for its colour key: bqplot puts the 20-px bar (with its ticks) in the bottom margin
+KEY_BAND = 48
+FULL_WIDTH, HALF_WIDTH = 880, 440
+LEGEND_ROW = 16  # px per legend entry (bqplot's legend)
 _SUP = str.maketrans("0123456789()+-lkLT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻ˡᵏᴸᵀ")
 
 
@@ -23,15 +34,114 @@ def sup(text: object) -> str:
 def _figure(title: str, marks, axes, height: int, **kw) -> bq.Figure:
     return bq.Figure(
         marks=marks, axes=axes, title=title, fig_margin=dict(FIG_MARGIN),
-        layout={"width": "100%", "max_width": "880px", "height": f"{height}px"},
+        layout={"width": "100%", "max_width": f"{FULL_WIDTH}px", "height": f"{height}px"},
         title_style={"font-size": "14px"}, **kw,
     )
+
+
+def _y_axis(scale, label: str, **kw) -> bq.Axis:
+    return bq.Axis(scale=scale, label=label, side="left", label_offset=Y_LABEL_OFFSET, **kw)
+
+
+def plot_size(fig: bq.Figure) -> tuple[float, float]:
+    """The plot area in px (inside the margins), from the figure's layout: what fits on each axis."""
+    width = fig.layout.width or ""
+    total_w = float(width[:-2]) if width.endswith("px") else FULL_WIDTH
+    total_h = float((fig.layout.height or "240px")[:-2])
+    m = fig.fig_margin
+    return total_w - m["left"] - m["right"], total_h - m["top"] - m["bottom"]
+
+
+def _axis(fig: bq.Figure, scale) -> bq.Axis:
+    return next(a for a in fig.axes if a.scale is scale)
+
+
+def nice_step(span: float, room: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50… that labels ``span`` with at most ``room`` ticks."""
+    room = max(room, 2)
+    for magnitude in range(0, 12):
+        for m in (1, 2, 5):
+            step = m * 10 ** magnitude
+            if span / step + 1 <= room:
+                return step
+    return 10 ** 12
+
+
+def integer_ticks(first: int, last: int, room: int) -> list[int]:
+    """One tick per integer from first to last, thinned to every 2nd, 5th, 10th… to fit ``room`` labels."""
+    step = nice_step(last - first, room)
+    start = math.ceil(first / step) * step
+    return list(range(start, last + 1, step))
+
+
+def log_range(values, room: int) -> tuple[float, float, list[float]]:
+    """Powers of ten around the positive finite ``values``, and at most ``room`` of them as ticks."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    lo_exp = math.floor(math.log10(v.min())) if v.size else 0
+    hi_exp = math.ceil(math.log10(v.max())) if v.size else 1
+    hi_exp = max(hi_exp, lo_exp + 1)
+    step = nice_step(hi_exp - lo_exp, room)
+    first = math.ceil(lo_exp / step) * step
+    return 10.0 ** lo_exp, 10.0 ** hi_exp, [10.0 ** e for e in range(first, hi_exp + 1, step)]
+
+
+def legend_rows(fig: bq.Figure) -> int:
+    """How many entries the figure's legend shows (0: no legend)."""
+    return sum(max(1, len(m.labels or [])) for m in fig.marks
+               if getattr(m, "display_legend", False) and m.visible)
+
+
+def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
+    """Set the y range and ticks for ``values``: powers of ten on a log axis, a band above the data for
+    the legend so it never covers a line, and ``zero`` to start a linear axis at 0."""
+    scale = fig.marks[0].scales["y"]
+    axis = _axis(fig, scale)
+    _, plot_h = plot_size(fig)
+    rows = legend_rows(fig)
+    band = (rows * LEGEND_ROW + 12) / plot_h if rows else 0.0  # fraction of the height the legend takes
+    if isinstance(scale, bq.LogScale):
+        lo, hi, ticks = log_range(values, int(plot_h // 26))
+        top = hi * (hi / lo) ** (band / (1 - band))
+        with scale.hold_sync():
+            scale.min, scale.max = lo, top
+        axis.tick_values = ticks
+        return
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    lo = 0.0 if zero or not v.size else min(0.0, float(v.min()))
+    hi = float(v.max()) if v.size else 1.0
+    hi = hi if hi > lo else lo + 1.0
+    with scale.hold_sync():
+        scale.min, scale.max = lo, hi + (hi - lo) * band / (1 - band)
+
+
+def ordinal_ticks(n_labels: int, room: int) -> int | None:
+    """``num_ticks`` for an ordinal axis of ``n_labels`` that fits ``room`` labels (None: show them all).
+
+    bqplot ignores ``tick_values`` on ordinal axes; it shows every ⌊n / (num_ticks − 1)⌋-th label."""
+    if n_labels <= room:
+        return None
+    step = nice_step(n_labels - 1, room)
+    return max(2, n_labels // step + 1)
+
+
+def fit_ordinal_x(fig: bq.Figure, labels: list[str], *, width_px: float | None = None) -> None:
+    """Show every label of an ordinal x axis that fits, thinned to every 2nd, 5th… when crowded."""
+    axis = _axis(fig, fig.marks[0].scales["x"])
+    plot_w = width_px or plot_size(fig)[0]
+    widest = max((len(str(t)) for t in labels), default=1)
+    axis.num_ticks = ordinal_ticks(len(labels), int(plot_w // (7 * widest + 10)))
 
 
 def line_chart(title: str, x_label: str, y_label: str, n_lines: int = 1, *, log_y: bool = False,
                labels: list[str] | None = None, colors: list[str] | None = None, height: int = 240,
                markers: bool = False):
-    """A Lines mark (n_lines series) on linear x and linear or log y. Returns ``(fig, lines, scales)``."""
+    """A Lines mark (n_lines series) on linear x and linear or log y. Returns ``(fig, lines, scales)``.
+
+    Call :func:`fit_y` after setting the data: it fixes the y range, the powers-of-ten ticks and the
+    legend's band.
+    """
     sx = bq.LinearScale()
     sy = bq.LogScale() if log_y else bq.LinearScale()
     lines = bq.Lines(
@@ -40,75 +150,175 @@ def line_chart(title: str, x_label: str, y_label: str, n_lines: int = 1, *, log_
         marker="circle" if markers else None, marker_size=24,
     )
     axes = [bq.Axis(scale=sx, label=x_label, grid_lines="none"),
-            bq.Axis(scale=sy, label=y_label, side="left", tick_format=".0e" if log_y else None,
-                    grid_lines="dashed")]
+            _y_axis(sy, y_label, tick_format=".0e" if log_y else None, grid_lines="dashed")]
     fig = _figure(title, [lines], axes, height, legend_location="top-left")
     return fig, lines, {"x": sx, "y": sy}
 
 
 def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_y: bool = False):
-    """Bars on an ordinal x with one colour per bar (``bars.colors``). Returns ``(fig, bars, scales)``."""
+    """Bars on an ordinal x with one colour per bar (``bars.colors``). Returns ``(fig, bars, scales)``.
+
+    Call :func:`fit_y` (and :func:`fit_ordinal_x` for many bars) after setting the data.
+    """
     sx = bq.OrdinalScale()
     sy = bq.LogScale() if log_y else bq.LinearScale()
     bars = bq.Bars(x=["·"], y=[0.0], scales={"x": sx, "y": sy}, colors=[PALETTE[0]], color_mode="no_group",
                    padding=0.15, stroke="white")
     axes = [bq.Axis(scale=sx, label=x_label, tick_style={"font-size": "11px"}),
-            bq.Axis(scale=sy, label=y_label, side="left", grid_lines="dashed",
-                    tick_format=".0e" if log_y else None)]
+            _y_axis(sy, y_label, grid_lines="dashed", tick_format=".0e" if log_y else None)]
     return _figure(title, [bars], axes, height), bars, {"x": sx, "y": sy}
 
 
-def _heat(title: str, row_label: str, column_label: str, signed: bool, height: int, lo, hi, row_scale=None,
-          column_scale=None, tick_format=None):
+# ---------------------------------------------------------------------- heat maps and their colour keys
+def _heat(title: str, row_label: str, column_label: str, key_label: str, signed: bool, height: int, lo, hi,
+          row_scale=None, column_scale=None, extra_axes=()):
     sc = bq.ColorScale(colors=DIVERGING if signed else SEQUENTIAL, mid=0.0 if signed else None, min=lo, max=hi)
     scales = {"color": sc, **({"row": row_scale} if row_scale else {}), **({"column": column_scale} if column_scale else {})}
     grid = bq.GridHeatMap(color=np.zeros((2, 2)), scales=scales, stroke="white" if row_scale is None else None,
                           anchor_style={"fill": "none"})
-    axes = [bq.ColorAxis(scale=sc, side="right", tick_format=".2g", num_ticks=3),
-            bq.Axis(scale=grid.scales["column"], label=column_label, tick_style={"font-size": "10px"},
-                    tick_format=tick_format),
-            bq.Axis(scale=grid.scales["row"], label=row_label, side="left", tick_style={"font-size": "10px"},
-                    tick_format=tick_format)]
-    fig = _figure(title, [grid], axes, height)
-    fig.fig_margin = {"top": 36, "bottom": 46, "left": 62, "right": 70}
+    # the key lies under the map: bqplot leaves a vertical key (height − 200 px) no room in short figures
+    key = bq.ColorAxis(scale=sc, side="bottom", label=key_label, tick_format=".2~g")
+    axes = [key, bq.Axis(scale=grid.scales["column"], label=column_label, tick_style={"font-size": "10px"}),
+            _y_axis(grid.scales["row"], row_label, tick_style={"font-size": "10px"}), *extra_axes]
+    fig = _figure(title, [grid], axes, height + KEY_BAND)
+    fig.fig_margin = {**FIG_MARGIN, "bottom": FIG_MARGIN["bottom"] + KEY_BAND}
+    if lo is not None and hi is not None:
+        set_key(fig, lo, hi)
     return fig, grid, sc
 
 
-def heat_map(title: str, row_label: str, column_label: str, *, signed: bool = True, height: int = 220,
-             lo: float | None = None, hi: float | None = None):
-    """A GridHeatMap on ordinal rows and columns; signed maps are centred on 0 (white).
+def set_key(fig: bq.Figure, lo: float, hi: float) -> None:
+    """The colour range of a heat map and its key's ticks: both ends, and 0 (or the middle) between them."""
+    scale = fig.marks[0].scales["color"]
+    signed = scale.mid is not None and lo < 0 < hi
+    mid = 0.0 if signed else (lo + hi) / 2
+    with scale.hold_sync():
+        scale.min, scale.max = float(lo), float(hi)
+        if scale.mid is not None:
+            scale.mid = mid
+    key = next(a for a in fig.axes if isinstance(a, bq.ColorAxis))
+    key.tick_values = [float(lo), mid, float(hi)]
 
-    Returns ``(fig, grid, colour scale)``.
+
+def heat_map(title: str, row_label: str, column_label: str, key_label: str, *, signed: bool = True,
+             height: int = 220, lo: float | None = None, hi: float | None = None):
+    """A GridHeatMap on ordinal rows and columns with its colour key underneath; signed maps are
+    centred on 0 (white). ``key_label`` says what the colour means. Returns ``(fig, grid, colour scale)``.
     """
-    return _heat(title, row_label, column_label, signed, height, lo, hi)
+    return _heat(title, row_label, column_label, key_label, signed, height, lo, hi)
 
 
-def timeline_map(title: str, row_label: str = "unit", *, signed: bool = True, height: int = 190,
-                 lo: float | None = None, hi: float | None = None):
-    """Units × time on linear scales, with a vertical cursor line at the chosen step.
+def timeline_map(title: str, row_label: str = "unit", key_label: str = "value", *, column_label: str = "step l",
+                 signed: bool = True, height: int = 190, lo: float | None = None, hi: float | None = None,
+                 reverse_rows: bool = True):
+    """Rows × steps on linear scales (cells centred on their row and step), a vertical cursor line at the
+    chosen step, and a second x axis that shows the characters read when the steps are a text.
 
-    Set ``grid.color`` (units, T), then the cell boundaries with :func:`grid_edges`, so that cell (r, l) is
-    centred on the integers (r, l); move the cursor with :func:`place_cursor`. Returns ``(fig, grid, cursor)``.
+    Fill it with :func:`fill_grid`; move the cursor with :func:`place_cursor`. Returns ``(fig, grid, cursor)``.
     """
-    rows, cols = bq.LinearScale(reverse=True), bq.LinearScale()
-    fig, grid, _ = _heat(title, row_label, "step l", signed, height, lo, hi, rows, cols, tick_format="d")
+    rows, cols = bq.LinearScale(reverse=reverse_rows), bq.LinearScale()
+    chars = bq.OrdinalScale(domain=[])
+    chars_axis = bq.Axis(scale=chars, label="character read at step l", tick_style={"font-size": "11px"},
+                         visible=False)
+    fig, grid, _ = _heat(title, row_label, column_label, key_label, signed, height, lo, hi, rows, cols,
+                         extra_axes=[chars_axis])
     cursor = bq.Lines(x=[0.5, 0.5], y=[0, 1], scales={"x": cols, "y": rows}, colors=["#000000"], stroke_width=2,
                       line_style="dashed")
     fig.marks = [grid, cursor]
     return fig, grid, cursor
 
 
-def grid_edges(grid: bq.GridHeatMap, n_rows: int, n_columns: int, first_column: int = 0) -> None:
-    """Cell boundaries that centre row r and column l on the integers (set after ``grid.color``)."""
-    grid.row = np.arange(n_rows + 1) - 0.5
-    grid.column = np.arange(n_columns + 1) - 0.5 + first_column
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell boundaries half-way between centres (and half a spacing beyond the ends)."""
+    c = np.asarray(centres, dtype=float)
+    if c.size == 1:
+        return np.array([c[0] - 0.5, c[0] + 0.5])
+    mids = (c[1:] + c[:-1]) / 2
+    return np.concatenate([[c[0] - (mids[0] - c[0])], mids, [c[-1] + (c[-1] - mids[-1])]])
 
 
-def place_cursor(cursor: bq.Lines, step: int, n_rows: int) -> None:
-    """Put the cursor on column ``step``."""
+def _linear_ticks(centres: np.ndarray, room: int) -> list[float]:
+    """Ticks on the centres' grid: integers thinned to fit, or round decimals (0.5, 1.0, …)."""
+    c = np.asarray(centres, dtype=float)
+    if np.allclose(c, np.round(c)):
+        return [float(t) for t in integer_ticks(int(round(c[0])), int(round(c[-1])), room)]
+    span = c[-1] - c[0]
+    step = next((s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0) if span / s + 1 <= max(room, 2)), 10.0)
+    return [round(t, 6) for t in np.arange(math.ceil(c[0] / step) * step, c[-1] + 1e-9, step)]
+
+
+def display_char(ch: str) -> str:
+    """A character as an axis label: space, newline and tab made visible."""
+    return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(ch, ch)
+
+
+def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=None,
+              characters: str | None = None) -> None:
+    """Draw ``data`` (rows × columns) with cell (r, l) centred on ``rows[r]``, ``columns[l]`` (default 0, 1, …),
+    one tick per row and step (thinned when crowded), and, when the steps read ``characters``, those
+    characters along the x axis instead of step numbers."""
+    data = np.asarray(data)
+    rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows, dtype=float)
+    columns = np.arange(data.shape[1]) if columns is None else np.asarray(columns, dtype=float)
+    plot_w, plot_h = plot_size(fig)
+    row_axis = _axis(fig, grid.scales["row"])
+    step_axis = _axis(fig, grid.scales["column"])
+    chars_axis = next((a for a in fig.axes if isinstance(a.scale, bq.OrdinalScale)), None)
+    with grid.hold_sync():
+        grid.color = data
+        grid.row = _edges(rows)
+        grid.column = _edges(columns)
+    row_axis.tick_values = _linear_ticks(rows, int(plot_h // 14))
+    digits = len(str(int(abs(columns).max()))) if columns.size else 1
+    step_axis.tick_values = _linear_ticks(columns, int(plot_w // (7 * digits + 14)))
+    if chars_axis is None:
+        return
+    if characters:
+        # an ordinal domain must be unique: the k-th repeat of a character carries k zero-width spaces
+        seen: dict[str, int] = {}
+        domain = []
+        for ch in characters:
+            label = display_char(ch)
+            seen[label] = seen.get(label, -1) + 1
+            domain.append(label + "\u200b" * seen[label])
+        num_ticks = ordinal_ticks(len(domain), int(plot_w // 12))
+        step = len(domain) // (num_ticks - 1) if num_ticks else 1
+        with chars_axis.hold_sync():
+            chars_axis.scale.domain = domain
+            chars_axis.num_ticks = num_ticks
+            chars_axis.label = "character read at step l" + (f" (one label in {step})" if step > 1 else "")
+            chars_axis.visible = True
+        step_axis.visible = False
+    else:
+        chars_axis.visible = False
+        step_axis.visible = True
+
+
+def place_cursor(cursor: bq.Lines, step: int, n_rows: int, first_row: float = 0.0) -> None:
+    """Put the cursor on column ``step``, across rows first_row … first_row + n_rows − 1."""
     with cursor.hold_sync():
         cursor.x = [step, step]
-        cursor.y = [-0.5, n_rows - 0.5]
+        cursor.y = [first_row - 0.5, first_row + n_rows - 0.5]
+
+
+# ---------------------------------------------------------------------- unrolled-network diagrams
+def _ramp(stops: list[str], n: int) -> list[str]:
+    """``n`` colours evenly along the piecewise-linear path through ``stops`` (hex)."""
+    rgb = np.array([[int(s[i:i + 2], 16) for i in (1, 3, 5)] for s in stops], dtype=float)
+    t = np.linspace(0, len(stops) - 1, n)
+    lo = np.minimum(t.astype(int), len(stops) - 2)
+    mix = rgb[lo] + (rgb[lo + 1] - rgb[lo]) * (t - lo)[:, None]
+    return ["#%02x%02x%02x" % tuple(int(round(c)) for c in row) for row in mix]
+
+
+#: one distinct colour per layer of the §1.2 network (viridis-like: ordered and colour-blind safe)
+LAYER_COLORS = _ramp(["#440154", "#3b528b", "#21908d", "#5dc863", "#fde725"], 50)
+GREY_INDEX, WHITE_INDEX, FIRST_LAYER_INDEX = 8, 9, 10
+
+
+def layer_color(l: int) -> int:
+    """Colour index of layer l (1-based) of the untied network: no two layers share one."""
+    return FIRST_LAYER_INDEX + (l - 1) % len(LAYER_COLORS)
 
 
 @dataclass
@@ -119,58 +329,177 @@ class Node:
     y: float
     text: str
     color: int = 0
-    below: bool = False  # put the text under the box (inputs) instead of over it
+    below: bool = False  # prefer the text under the box (inputs) instead of over it
+
+
+#: where a box's text can go: (Label alignment, x offset, y offset) in units of half a box
+LABEL_PLACES = {"above": ("middle", 0.0, -1.0), "below": ("middle", 0.0, 1.0),
+                "right": ("start", 1.0, -0.9), "left": ("end", -1.0, -0.9)}
+CHAR_PX = 7.0  # width of one character of a 12-px label, for thinning crowded rows
+
+
+def _crossings(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """How many of the line ``segments`` (x0, y0, x1, y1) pass through each box (left, top, right, bottom):
+    Liang–Barsky clipping, for every box and segment at once."""
+    if not len(segments) or not len(boxes):
+        return np.zeros(len(boxes), dtype=int)
+    x0, y0, x1, y1 = (segments[:, k][None, :] for k in range(4))
+    left, top, right, bottom = (boxes[:, k][:, None] for k in range(4))
+    dx, dy = x1 - x0, y1 - y0
+    p = [-dx, dx, -dy, dy]
+    q = [x0 - left, right - x0, y0 - top, bottom - y0]
+    t0 = np.zeros((len(boxes), len(segments)))
+    t1 = np.ones_like(t0)
+    hit = np.ones_like(t0, dtype=bool)
+    for pk, qk in zip(p, q):
+        pk = np.broadcast_to(pk, t0.shape)
+        qk = np.broadcast_to(qk, t0.shape)
+        parallel = np.abs(pk) < 1e-12
+        hit &= ~(parallel & (qk < 0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(parallel, 0.0, qk / np.where(parallel, 1.0, pk))
+        t0 = np.where(~parallel & (pk < 0), np.maximum(t0, r), t0)
+        t1 = np.where(~parallel & (pk > 0), np.minimum(t1, r), t1)
+    return (hit & (t0 <= t1)).sum(axis=1)
 
 
 class UnrolledDiagram:
-    """Boxes (x[l], a^(l), outputs, losses) joined by edges, drawn with bqplot marks.
+    """Boxes (x[l], a^(l), outputs, losses) joined by directed edges, drawn with bqplot marks.
 
-    Time runs left to right; inputs sit at y = 0, states at y = 1, outputs at y = 2, the loss
-    at y = 3. ``draw`` replaces the nodes and edges in place; the figure is never rebuilt.
+    Time runs left to right; inputs sit at y = 0, states at y = 1, outputs at y = 2, the loss at y = 3.
+    ``draw`` replaces the nodes and edges in place; the figure is never rebuilt. Each box's text goes
+    where no edge leaves the box (above, below, or beside it), and a row of texts too long for the
+    spacing of its boxes shows every 2nd, 3rd… of them (the highlighted box's always).
     """
 
-    COLORS = PALETTE + [GREY, "#ffffff"]  # index 8: grey (a missing or unused box), 9: white
+    COLORS = PALETTE + [GREY, "#ffffff"] + LAYER_COLORS
 
-    def __init__(self, title: str, height: int = 250):
+    def __init__(self, title: str, height: int = 250, width: int = FULL_WIDTH):
+        self.height, self.width = height, width
         self.sx = bq.LinearScale(min=-1.0, max=8.0)
         self.sy = bq.LinearScale(min=-0.6, max=3.6)
         self.color_scale = bq.OrdinalColorScale(domain=list(range(len(self.COLORS))), colors=self.COLORS)
         scales = {"x": self.sx, "y": self.sy}
         self.edges = bq.Lines(x=np.zeros((1, 2)), y=np.zeros((1, 2)), scales=scales, colors=["#555555"],
                               stroke_width=1.6)
+        # arrowheads: triangles turned to each edge's direction (0° points up, 90° right)
+        self.arrows = bq.Scatter(x=[0.0], y=[0.0], rotation=[0.0], marker="triangle-up", default_size=50,
+                                 colors=["#555555"], stroke="#555555",
+                                 scales={**scales, "rotation": bq.LinearScale(min=0.0, max=180.0)})
         self.boxes = bq.Scatter(x=[0.0], y=[0.0], color=[0], scales={**scales, "color": self.color_scale},
                                 marker="square", default_size=900, stroke="#333333", opacities=[0.9])
-        self.highlight = bq.Scatter(x=[0.0], y=[0.0], scales=scales, marker="square", default_size=1900,
+        self.highlight = bq.Scatter(x=[0.0], y=[0.0], scales=scales, marker="square", default_size=1400,
                                     colors=["#D55E00"], fill=False, stroke="#D55E00", stroke_width=3,
                                     visible=False)
-        self.labels = bq.Label(x=[0.0], y=[0.0], text=[""], scales=scales, default_size=12, align="middle",
-                               y_offset=-22, colors=["#222222"], font_weight="normal")
-        self.labels_below = bq.Label(x=[0.0], y=[0.0], text=[""], scales=scales, default_size=12, align="middle",
-                                     y_offset=30, colors=["#222222"], font_weight="normal")
-        self.fig = _figure(title, [self.edges, self.highlight, self.boxes, self.labels, self.labels_below], [],
+        self.labels = {place: bq.Label(x=[0.0], y=[0.0], text=[""], scales=scales, default_size=12, align=align,
+                                       colors=["#222222"], font_weight="normal")
+                       for place, (align, _, _) in LABEL_PLACES.items()}
+        self.fig = _figure(title, [self.edges, self.highlight, self.boxes, self.arrows, *self.labels.values()], [],
                            height)
         self.fig.fig_margin = {"top": 36, "bottom": 10, "left": 10, "right": 10}
+        if width != FULL_WIDTH:
+            self.fig.layout.width = f"{width}px"
+
+    def _px_per_unit(self) -> tuple[float, float]:
+        m = self.fig.fig_margin
+        return ((self.width - m["left"] - m["right"]) / (self.sx.max - self.sx.min),
+                (self.height - m["top"] - m["bottom"]) / (self.sy.max - self.sy.min))
+
+    @staticmethod
+    def _label_boxes(place: str, xs: np.ndarray, ys: np.ndarray, widths: np.ndarray, gap: float) -> np.ndarray:
+        """Each text's box (left, top, right, bottom) in px (y down) when put at ``place``."""
+        align, dx, dy = LABEL_PLACES[place]
+        x = xs + dx * gap
+        base = ys + dy * gap + (14 if dy > 0 else (-2 if dy < 0 else 4))  # the text's baseline
+        left = {"middle": x - widths / 2, "start": x, "end": x - widths}[align]
+        return np.stack([left, base - 11, left + widths, base + 3], axis=1)
+
+    @classmethod
+    def _places(cls, nodes: list[Node], edges: list[tuple[int, int]], px: float, py: float,
+                gap: float) -> list[str]:
+        """For each node, the first place (its preferred side, the other side, upper right, upper left)
+        where its text crosses no edge; failing that, the place it crosses fewest."""
+        xs = np.array([n.x for n in nodes]) * px
+        ys = -np.array([n.y for n in nodes]) * py
+        widths = np.array([len(n.text) * CHAR_PX for n in nodes])
+        seg = np.array([[xs[a], ys[a], xs[b], ys[b]] for a, b in edges]) if edges else np.zeros((0, 4))
+        crossings = {}
+        for place in LABEL_PLACES:
+            crossings[place] = _crossings(cls._label_boxes(place, xs, ys, widths, gap), seg)
+        places = []
+        for i, node in enumerate(nodes):
+            order = ["below", "above"] if node.below else ["above", "below"]
+            order += ["right", "left"]
+            places.append(min(order, key=lambda p: (crossings[p][i], order.index(p))))
+        return places
+
+    @staticmethod
+    def _thin(texts: list[str], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:
+        """Blank every 2nd, 3rd… text of a row whose texts are wider than the spacing of their boxes."""
+        if len(texts) < 2:
+            return texts
+        order = np.argsort(xs)
+        spacing = float(np.min(np.diff(xs[order]))) * px
+        widest = max(len(t) for t in texts) * CHAR_PX
+        every = max(1, math.ceil((widest + 8) / max(spacing, 1e-9)))
+        if every == 1:
+            return texts
+        shown = {int(order[i]) for i in range(0, len(order), every)} | keep
+        return [t if i in shown else "" for i, t in enumerate(texts)]
 
     def draw(self, nodes: list[Node], edges: list[tuple[int, int]], highlight: list[int] | None = None,
              size: int = 900) -> None:
-        """Show ``nodes`` and straight edges between them (pairs of node indices)."""
+        """Show ``nodes`` and straight directed edges between them (pairs of node indices, from → to)."""
         xs = np.array([n.x for n in nodes], dtype=float)
         ys = np.array([n.y for n in nodes], dtype=float)
-        ex = np.array([[xs[a], xs[b]] for a, b in edges]) if edges else np.zeros((1, 2))
-        ey = np.array([[ys[a], ys[b]] for a, b in edges]) if edges else np.zeros((1, 2))
-        below = np.array([n.below for n in nodes])
-        text = np.array([n.text for n in nodes])
-        with self.boxes.hold_sync(), self.edges.hold_sync(), self.labels.hold_sync(), self.highlight.hold_sync(), \
-                self.labels_below.hold_sync(), self.sx.hold_sync(), self.sy.hold_sync():
+        half = math.sqrt(size) / 2  # px: a square marker of area ``size``
+        with self.sx.hold_sync(), self.sy.hold_sync():
             self.sx.min, self.sx.max = float(xs.min()) - 0.8, float(xs.max()) + 0.8
             self.sy.min, self.sy.max = float(ys.min()) - 0.7, float(ys.max()) + 0.6
-            self.edges.x, self.edges.y = ex, ey
+        px, py = self._px_per_unit()
+        gap = half * (1.5 ** 0.5) + 4  # px from a box's centre to its text: clear of the highlight ring
+        places = self._places(nodes, edges, px, py, gap)
+        keep = set(highlight or [])
+        with self.boxes.hold_sync(), self.edges.hold_sync(), self.highlight.hold_sync(), self.arrows.hold_sync():
+            self.edges.x = np.array([[xs[a], xs[b]] for a, b in edges]) if edges else np.zeros((1, 2))
+            self.edges.y = np.array([[ys[a], ys[b]] for a, b in edges]) if edges else np.zeros((1, 2))
+            self._draw_arrows(xs, ys, edges, px, py, half)
             self.boxes.x, self.boxes.y = xs, ys
             self.boxes.color = np.array([n.color for n in nodes])
             self.boxes.default_size = size
-            self.labels.x, self.labels.y, self.labels.text = xs[~below], ys[~below], text[~below]
-            self.labels_below.x, self.labels_below.y, self.labels_below.text = xs[below], ys[below], text[below]
             if highlight:
                 self.highlight.x, self.highlight.y = xs[highlight], ys[highlight]
-                self.highlight.default_size = int(size * 2.1)
+                self.highlight.default_size = int(size * 1.5)
             self.highlight.visible = bool(highlight)
+        for place, mark in self.labels.items():
+            idx = [i for i, p in enumerate(places) if p == place]
+            texts = [nodes[i].text for i in idx]
+            rows = {}
+            for j, i in enumerate(idx):  # thin each row (same y) on its own
+                rows.setdefault(nodes[i].y, []).append(j)
+            for members in rows.values():
+                thinned = self._thin([texts[j] for j in members], xs[[idx[j] for j in members]], px,
+                                     {members.index(j) for j in members if idx[j] in keep})
+                for j, t in zip(members, thinned):
+                    texts[j] = t
+            _, dx, dy = LABEL_PLACES[place]
+            with mark.hold_sync():
+                mark.x, mark.y = (xs[idx], ys[idx]) if idx else (np.zeros(1), np.zeros(1))
+                mark.text = texts if idx else [""]
+                mark.x_offset = int(dx * gap)
+                mark.y_offset = int(dy * gap + (14 if dy > 0 else (-2 if dy < 0 else 4)))
+
+    def _draw_arrows(self, xs, ys, edges, px, py, half) -> None:
+        if not edges:
+            self.arrows.visible = False
+            return
+        ax, ay, rot = [], [], []
+        for a, b in edges:
+            dx, dy = (xs[b] - xs[a]) * px, (ys[b] - ys[a]) * py
+            length = math.hypot(dx, dy) or 1.0
+            back = (half + 5) / length  # the tip just outside the target box
+            ax.append(xs[b] - (xs[b] - xs[a]) * back)
+            ay.append(ys[b] - (ys[b] - ys[a]) * back)
+            rot.append(math.degrees(math.atan2(dx, dy)) % 360)
+        self.arrows.x, self.arrows.y, self.arrows.rotation = np.array(ax), np.array(ay), np.array(rot)
+        self.arrows.visible = True

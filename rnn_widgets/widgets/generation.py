@@ -8,11 +8,12 @@ import numpy as np
 import traitlets
 
 from ..core import CharVocab, GenerationSession, load_char_model, next_distribution, repeating_tail
-from .charts import Node, UnrolledDiagram, bar_chart, line_chart
+from .charts import Node, UnrolledDiagram, bar_chart, fit_y, line_chart
 from .common import PALETTE, LessonWidget, esc, fmt, slider
 from .live_training import LiveTraining
 
 TOP = 20  # bars shown
+MAX_GENERATED = 5000  # characters (and entropy points) one run keeps before Reset: every click re-sends them
 DIAGRAM_STEPS = 5
 
 
@@ -79,7 +80,11 @@ class GenerationWidget(LessonWidget):
             W.HBox([self.step_button, self.run_button, self.reset_button]),
         ]
         self.controls["model_choice"].disabled = True  # until a model has been trained on your text
-        train_box = W.Accordion([self.training], titles=("Train a model on your own text",))
+        # the training panel joins the page when first opened: bqplot figures drawn inside a collapsed
+        # accordion have no width and log negative-size errors in the browser console
+        train_box = W.Accordion([W.VBox()], titles=("Train a model on your own text",))
+        train_box.observe(lambda change: setattr(train_box, "children", [self.training])
+                          if change.new is not None else None, names="selected_index")
         self._assemble(controls, [self.output, self._figure("bars", self.bar_fig),
                                   self._figure("loop", self.loop.fig), self._figure("entropy", self.entropy_fig),
                                   train_box])
@@ -103,10 +108,15 @@ class GenerationWidget(LessonWidget):
         self._draw()
 
     def generate(self, n: int) -> None:
-        """Draw ``n`` characters, each fed back as the next input."""
+        """Draw ``n`` characters, each fed back as the next input (at most ``MAX_GENERATED`` in one run:
+        beyond it, ValueError asks for Reset)."""
         if self.session is None:
             self.reset()
-        for _ in range(n):
+        room = MAX_GENERATED - len(self.session.generated)
+        if room <= 0:
+            raise ValueError(f"This run has reached its cap of {MAX_GENERATED:,} generated characters: "
+                             "press Reset to start again from the prompt.")
+        for _ in range(min(n, room)):
             self.session.step(self.temperature, self.top_k or None, self.greedy)
         self._draw()
 
@@ -128,6 +138,7 @@ class GenerationWidget(LessonWidget):
             self.bars.x = [f"{vocab.display(vocab.chars[i])}" for i in order]
             self.bars.y = probs[order]
             self.bars.colors = [PALETTE[5] if i == chosen else PALETTE[0] for i in order]
+        fit_y(self.bar_fig, self.bars.y, zero=True)
         ent = float(-(probs[probs > 0] * np.log(probs[probs > 0])).sum())
         if chosen is None:
             bar_text = f"Before the first step: the most likely next character is {vocab.display(vocab.chars[order[0]])!r} " \
@@ -145,6 +156,7 @@ class GenerationWidget(LessonWidget):
         with self._holding(self.entropy_line):
             e = np.asarray(s.entropies) if s.entropies else np.zeros(1)
             self.entropy_line.x, self.entropy_line.y = np.arange(1, len(e) + 1), e
+        fit_y(self.entropy_fig, e, zero=True)
         self.summaries["entropy"].value = esc(self._entropy_words(s))
         self.equation.value = (
             "<div style='font-family:serif;font-size:15px'>p(x[l+1] = c) = softmax(logits / T)<sub>c</sub>, "
@@ -174,7 +186,8 @@ class GenerationWidget(LessonWidget):
             return "No characters generated yet: press Step or Generate N."
         mean = float(np.mean(s.entropies))
         cycle = repeating_tail(s.new_text)
-        words = f"{len(s.entropies)} characters generated, mean entropy {fmt(mean)} nats per step."
+        words = (f"{len(s.entropies)} characters generated (a run keeps at most {MAX_GENERATED:,}; Reset starts "
+                 f"again), mean entropy {fmt(mean)} nats per step.")
         if cycle:
             words += f" The text has fallen into a loop: {cycle!r} repeats (low temperature and greedy do this)."
         elif mean > 0.6 * math.log(len(s.model.vocab)):

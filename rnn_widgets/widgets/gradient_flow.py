@@ -11,7 +11,7 @@ import torch
 import traitlets
 
 from ..core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
-from .charts import bar_chart, heat_map, line_chart
+from .charts import bar_chart, fill_grid, fit_y, line_chart, timeline_map
 from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
 
 MAP_SCALES = np.round(np.linspace(0.1, 2.0, 20), 3)
@@ -90,8 +90,10 @@ class GradientFlowWidget(LessonWidget):
         self.trend = bq.Lines(x=[0.0, 1.0], y=[1.0, 1.0], scales=self.lines.scales, colors=["#555555"],
                               line_style="dashed", stroke_width=1.5, labels=["fitted C·ρ^(L−k)"], display_legend=True)
         self.line_fig.marks = [self.lines, self.trend]
-        self.map_fig, self.map, _ = heat_map("log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "scale",
-                                             "step k", height=260, lo=-12.0, hi=12.0)
+        self.map_fig, self.map, cursor = timeline_map(
+            "log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "weight scale", "log₁₀ ‖dℓ/da⁽ᵏ⁾‖",
+            column_label="step k", height=230, lo=-12.0, hi=12.0, reverse_rows=False)
+        cursor.visible = False
         self.clip_fig, self.clip_bars, _ = bar_chart("Clipping dℓ/dW by norm", "", "‖dℓ/dW‖ (log)", log_y=True,
                                                      height=220)
         models = [(v, k) for k, v in MODELS.items()]
@@ -126,12 +128,12 @@ class GradientFlowWidget(LessonWidget):
             self.lines.y = display_norms(np.stack([mine, other]))
             self.lines.labels = [MODELS[self.model], MODELS[self.compare]]
         stride = max(1, (L + 1) // 100)  # at most ~100 columns stay readable
-        with self._holding(self.map):
-            self.map.color = np.log10(display_norms(rows[1:, ::stride]))
-            self.map.row = MAP_SCALES
-            self.map.column = np.arange(0, L + 1, stride)
+        fill_grid(self.map_fig, self.map, np.log10(display_norms(rows[1:, ::stride])), rows=MAP_SCALES,
+                  columns=np.arange(0, L + 1, stride))
         rho = decay_rate(torch.from_numpy(mine))
         self._draw_trend(mine, rho)
+        shown = [self.lines.y.ravel()] + ([self.trend.y] if self.trend.visible else [])
+        fit_y(self.line_fig, np.concatenate(shown))
         trend = "" if rho is None else (
             f" Fitted per-step factor ρ = {fmt(rho)}: each step back multiplies the gradient by about {fmt(rho)}.")
         self.summaries["lines"].value = esc(
@@ -168,6 +170,7 @@ class GradientFlowWidget(LessonWidget):
             # bars on a log axis need a positive base: a decade below the shorter one
             self.clip_bars.base = float(10 ** (np.floor(np.log10(self.clip_bars.y.min())) - 1))
             self.clip_bars.colors = [PALETTE[5], PALETTE[2]]
+        fit_y(self.clip_fig, np.concatenate([self.clip_bars.y, [self.clip_bars.base]]))
         if math.isinf(before):
             text = "dℓ/dW overflowed: no finite length to clip; lower the scale or the length."
         elif factor < 1:

@@ -12,8 +12,8 @@ import traitlets
 from ..core import RNN, load_char_model, seeded
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
-from .charts import Node, UnrolledDiagram, grid_edges, line_chart, place_cursor, timeline_map
-from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
+from .charts import Node, UnrolledDiagram, fill_grid, fit_y, line_chart, place_cursor, set_key, timeline_map
+from .common import DIVERGING, PALETTE, SEQUENTIAL, LessonWidget, esc, finite, fmt, slider
 
 MAX_CHARS = 200
 SHOWN_UNITS = 16
@@ -135,7 +135,7 @@ class LSTMGatesWidget(LessonWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.maps = [timeline_map(f"slot {k}", signed=True, lo=-1.0, hi=1.0, height=180) for k in range(6)]
+        self.maps = [timeline_map(f"slot {k}", signed=True, lo=-1.0, hi=1.0, height=170) for k in range(6)]
         self.cell_diagram = UnrolledDiagram("The cell at step l", height=300)
         self.grad_fig, self.grad_lines, _ = line_chart(
             "The cell state as a skip path: gradient reaching step k", "step k", "‖dℓ/d·‖ (log)", 2, log_y=True,
@@ -183,11 +183,16 @@ class LSTMGatesWidget(LessonWidget):
                 continue
             values = tr[key][1:] if key in ("c", "h") else tr[key]  # state after step l, at column l
             data = finite(values[:, units].T.numpy())  # (units, T)
-            with self._holding(grid, grid.scales["color"]):
-                grid.color = data
-                grid_edges(grid, len(units), T)
-                grid.scales["color"].min, grid.scales["color"].max = (-1.0, 1.0) if key in SIGNED else (0.0, 1.0)
-                grid.scales["color"].mid = 0.0 if key in SIGNED else 0.5
+            # gates run 0 → 1 (light → dark blue: a half-open gate is mid-blue, not blank); states and the
+            # candidate −1 → 1 around a white 0
+            signed = key in SIGNED
+            color = grid.scales["color"]
+            with color.hold_sync():
+                color.colors = DIVERGING if signed else SEQUENTIAL
+                color.mid = 0.0 if signed else None
+            set_key(fig, -1.0 if signed else 0.0, 1.0)
+            fig.axes[0].label = "value, −1 → 1" if signed else "gate value, 0 → 1"
+            fill_grid(fig, grid, data, characters=text)
             place_cursor(cursor, step, len(units))
             fig.title = title
             self.summaries[f"map{k}"].value = esc(
@@ -199,6 +204,7 @@ class LSTMGatesWidget(LessonWidget):
             self.grad_lines.y = np.clip(finite(np.stack([lstm_flow, rnn_flow])), 1e-30, 1e30)
             self.grad_lines.labels = ["LSTM ‖dℓ/dc⁽ᵏ⁾‖" if self.cell == "lstm" else "GRU ‖dℓ/dh⁽ᵏ⁾‖",
                                       "plain RNN ‖dℓ/da⁽ᵏ⁾‖"]
+        fit_y(self.grad_fig, self.grad_lines.y)
         self.grad_fig.title = ("The cell state as a skip path" if self.cell == "lstm" else
                                "h kept by the update gate as a skip path") + ": gradient reaching step k"
         name = "LSTM's ‖dℓ/dc" if self.cell == "lstm" else "GRU's ‖dℓ/dh"

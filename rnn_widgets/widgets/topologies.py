@@ -6,7 +6,7 @@ import traitlets
 
 from ..core.tasks import MAX_LEN, run_topology
 from .charts import Node, UnrolledDiagram
-from .common import LessonWidget, esc, slider
+from .common import LessonWidget, esc, show_or_hide, slider
 
 TOPOLOGIES = {
     "one-to-one": (("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
@@ -42,13 +42,16 @@ def topology_nodes(topology: str, ex) -> tuple[list[Node], list[tuple[int, int]]
         if t < n_in and (topology not in ("one-to-many",) or t == 0):
             nodes.append(Node(t, 0, f"x[{t}]={ex.inputs[t]}", PLAIN, below=True))
             edges.append((len(nodes) - 1, state_at[t]))
+        elif t == n_in and topology == "many-to-many (encoder-decoder)":
+            nodes.append(Node(t, 0, "x=⟨start⟩", PLAIN, below=True))  # the decoder's first input
+            edges.append((len(nodes) - 1, state_at[t]))
     for k, t in enumerate(ex.output_steps):
         ok = ex.correct[k]
         nodes.append(Node(t, 2, f"ŷ={ex.outputs[k]}{'' if ok else ' ✗'}", RIGHT if ok else WRONG))
         edges.append((state_at[t], len(nodes) - 1))
         nodes.append(Node(t, 3, f"ℓ (y={ex.targets[k]})", LOSS))
         edges.append((len(nodes) - 2, len(nodes) - 1))
-        if topology == "one-to-many" and t + 1 in state_at:
+        if topology in ("one-to-many", "many-to-many (encoder-decoder)") and t + 1 in state_at:
             edges.append((len(nodes) - 2, state_at[t + 1]))  # the output fed back as the next input
     return nodes, edges
 
@@ -95,8 +98,9 @@ class TopologiesWidget(LessonWidget):
     def _update(self) -> None:
         what, application, task = TOPOLOGIES[self.topology]
         ex = run_topology(self.topology, self.input_len, self.output_len, self.seed)
-        self.controls["input_len"].disabled = self.topology in ("one-to-one", "one-to-many")
-        self.controls["output_len"].disabled = self.topology != "one-to-many"
+        # a length that does not apply is hidden, so no control contradicts the drawing
+        show_or_hide(self.controls["input_len"], self.topology not in ("one-to-one", "one-to-many"))
+        show_or_hide(self.controls["output_len"], self.topology == "one-to-many")
         nodes, edges = topology_nodes(self.topology, ex)
         self.diagram.draw(nodes, edges, size=700 if len(ex.inputs) + len(ex.outputs) > 10 else 900)
         self.diagram.fig.title = f"{self.topology}: {application}  (task here: {task})"

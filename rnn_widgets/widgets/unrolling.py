@@ -9,12 +9,16 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, parameter_count, seeded, token_vector
-from .charts import Node, UnrolledDiagram, bar_chart, grid_edges, line_chart, place_cursor, sup, timeline_map
-from .common import PALETTE, LessonWidget, esc, fmt, slider
+from .charts import (
+    LAYER_COLORS, Node, UnrolledDiagram, bar_chart, fill_grid, fit_ordinal_x, fit_y, layer_color, line_chart,
+    place_cursor, sup, timeline_map,
+)
+from .common import PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 4, 6
 MAX_DRAWN = 24  # more boxes than this do not fit a 900-px column
 MAX_TOKENS = 200
+MAX_WORD = 40  # characters in one token: longer ones would not fit the diagram or the equation line
 
 
 def tokenize(text: str, unit: str, length: int = 8) -> list[str]:
@@ -74,13 +78,14 @@ class UnrollingWidget(LessonWidget):
         self._shared = seeded(0, lambda: RNN(INPUT_SIZE, HIDDEN_SIZE))
         self._untied = seeded(0, lambda: UntiedRNN(INPUT_SIZE, HIDDEN_SIZE, 50))  # layers beyond max_len unused
         self.diagram = UnrolledDiagram("The unrolled network", height=230)
-        self.strip_fig, self.strip, self.cursor = timeline_map("States a⁽ˡ⁾ of every step (units × l)",
-                                                               height=190, lo=-1.0, hi=1.0)
+        self.strip_fig, self.strip, self.cursor = timeline_map(
+            "States a⁽ˡ⁾ of every step (units × l)", key_label="a⁽ˡ⁾ unit value", height=170, lo=-1.0, hi=1.0)
         self.count_fig, self.count_lines, _ = line_chart(
             "Parameters against the longest input", "maximum length (layers)", "parameters", 2,
             labels=["one layer per token (§1.2)", "shared W, b (§1.3)"], colors=[PALETTE[1], PALETTE[0]])
         self.reach_fig, self.reach_bars, _ = bar_chart("How often layer l is trained (§1.2)", "layer l",
                                                        "fraction of sequences")
+        self.reach_fig.axes[1].tick_format = ".1f"
         controls = [
             self._control("text", W.Text(description="Sentence", continuous_update=True,
                                          layout=W.Layout(width="420px"))),
@@ -104,13 +109,18 @@ class UnrollingWidget(LessonWidget):
         self._run(self._update)
 
     def _tokens(self) -> list[str]:
-        self.controls["length"].disabled = self.token_unit != "length"
-        self.controls["text"].disabled = self.token_unit == "length"
+        # only the control that sets the tokens shows: a hidden length never contradicts the sentence drawn
+        show_or_hide(self.controls["length"], self.token_unit == "length")
+        show_or_hide(self.controls["text"], self.token_unit != "length")
         tokens = tokenize(self.text, self.token_unit, self.length)
         if not tokens:
             raise ValueError("Type at least one token: the sentence is empty.")
         if len(tokens) > MAX_TOKENS:
             raise ValueError(f"The sentence has {len(tokens)} tokens; this widget reads at most {MAX_TOKENS}.")
+        long = max(tokens, key=len)
+        if len(long) > MAX_WORD:
+            raise ValueError(f"The word {long[:12] + '…'!r} has {len(long):,} characters; this widget reads words of "
+                             f"at most {MAX_WORD}. Put spaces between the words.")
         return tokens
 
     def _update(self) -> None:
@@ -128,8 +138,7 @@ class UnrollingWidget(LessonWidget):
         self.controls["step"].max = len(tokens)
         self._draw_diagram(tokens, untied, step)
         with self._holding(self.strip):
-            self.strip.color = a.T  # (H, T+1): row = unit, column = step l
-            grid_edges(self.strip, HIDDEN_SIZE, len(a))
+            fill_grid(self.strip_fig, self.strip, a.T)  # (H, T+1): row = unit, column = step l
         place_cursor(self.cursor, step, HIDDEN_SIZE)
         self._draw_counts_and_reach(untied)
         self.summaries["diagram"].value = esc(
@@ -159,7 +168,7 @@ class UnrollingWidget(LessonWidget):
             label = tokens[l] if len(tokens[l]) <= 6 else tokens[l][:5] + "…"
             nodes.append(Node(l + 1, 0, f"x[{l}] {label!r}" if n <= 10 else repr(label), 9, below=True))
             layer = f"W{sup(f'({l + 1})')}" if untied else "W"
-            nodes.append(Node(l + 1, 1, f"a{sup(f'({l + 1})')} · {layer}", (l % 8) if untied else 0))
+            nodes.append(Node(l + 1, 1, f"a{sup(f'({l + 1})')} · {layer}", layer_color(l + 1) if untied else 0))
             x_idx, a_idx = len(nodes) - 2, len(nodes) - 1
             edges += [(x_idx, a_idx), (a_idx - 2 if j else 0, a_idx)]
         highlight = [0] if step == start else ([2 * (step - start)] if start < step <= start + n else [])
@@ -172,11 +181,14 @@ class UnrollingWidget(LessonWidget):
         with self._holding(self.count_lines):
             self.count_lines.x = lengths
             self.count_lines.y = np.stack([per_token * lengths, np.full(50, tied)])
+        fit_y(self.count_fig, self.count_lines.y, zero=True)
         reach = reach_probability(self.max_len, self.mean_length)
         with self._holding(self.reach_bars):
             self.reach_bars.x = [str(l) for l in range(1, self.max_len + 1)]
             self.reach_bars.y = reach
-            self.reach_bars.colors = [PALETTE[(l % 8)] for l in range(self.max_len)] if untied else [PALETTE[0]]
+            self.reach_bars.colors = LAYER_COLORS[: self.max_len] if untied else [PALETTE[0]] * self.max_len
+        fit_y(self.reach_fig, [0.0, 1.0], zero=True)
+        fit_ordinal_x(self.reach_fig, self.reach_bars.x)
         self.summaries["parameters"].value = esc(
             f"At maximum length {self.max_len}: {per_token * self.max_len:,} parameters with one layer per token, "
             f"{tied:,} with shared weights.")

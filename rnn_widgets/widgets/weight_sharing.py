@@ -10,7 +10,7 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, seeded, step_gradients
-from .charts import bar_chart, heat_map
+from .charts import bar_chart, fit_ordinal_x, fit_y, heat_map, set_key
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 4
@@ -69,7 +69,7 @@ class WeightSharingWidget(LessonWidget):
     weight_scale = traitlets.Float(0.9, min=0.1, max=3.0).tag(config=True)
     loss_at = traitlets.Enum(["last", "every"], "last").tag(config=True)
     entry = traitlets.Enum([v for _, v in ENTRIES], "norm").tag(config=True)
-    step = traitlets.Int(1, min=1, max=30).tag(config=True)
+    step = traitlets.Int(8, min=1, max=30).tag(config=True)  # default: the last step, whose share is largest
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -78,9 +78,9 @@ class WeightSharingWidget(LessonWidget):
                                        default_size=60, display_legend=False)
         self.bar_fig.marks = [self.bars, self.untied_marks]
         self.total_fig, self.total_map, _ = heat_map("dℓ/dW (autograd)", "row of W", "column of W  [a | x]",
-                                                     height=200)
+                                                     "dℓ/dW entry", height=180)
         self.step_fig, self.step_map, _ = heat_map("contribution of step k", "row of W", "column of W  [a | x]",
-                                                   height=200)
+                                                   "contribution to dℓ/dW", height=180)
         controls = [
             self._control("seq_len", slider("Steps L", 2, 30)),
             self._control("weight_scale", slider("Weight scale", 0.1, 3.0, 0.05, float_=True)),
@@ -118,12 +118,14 @@ class WeightSharingWidget(LessonWidget):
             self.bars.colors = [PALETTE[0]] * L + [PALETTE[1], PALETTE[2]]
             self.untied_marks.x = labels[:L]
             self.untied_marks.y = finite(self._pick(untied.total["W"].numpy()[:L]))
+        fit_y(self.bar_fig, np.concatenate([values, self.untied_marks.y, [0.0]]))
+        fit_ordinal_x(self.bar_fig, labels)
         lim = float(np.abs(total).max()) or 1.0
         with self._holding(self.total_map, self.step_map):
             self.total_map.color = finite(total)
             self.step_map.color = finite(contrib[k - 1])
-            self.total_map.scales["color"].min, self.total_map.scales["color"].max = -lim, lim
-            self.step_map.scales["color"].min, self.step_map.scales["color"].max = -lim, lim
+        for fig in (self.total_fig, self.step_fig):  # one colour range: the step's share reads against the total
+            set_key(fig, -lim, lim)
         diff = float(np.abs(summed - total).max())
         what = "‖contribution‖" if self.entry == "norm" else f"dℓ/dW[{self.entry}]"
         strongest = int(np.argmax(np.abs(self._pick(contrib)))) + 1
