@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import signal
 import subprocess
 import sys
@@ -55,11 +56,29 @@ def gallery(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _setting(text: str) -> tuple[str, str, object]:
+    """``WIDGET.TRAIT=VALUE`` for ``export --set``; VALUE is read as JSON when it is JSON (numbers, true),
+    else kept as text."""
+    key, equals, raw = text.partition("=")
+    name, dot, trait = key.partition(".")
+    if not (equals and dot and name and trait):
+        raise argparse.ArgumentTypeError(f"expected WIDGET.TRAIT=VALUE (e.g. GradientFlowWidget.seq_len=100), "
+                                         f"got {text!r}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return name, trait, value
+
+
 def export(args: argparse.Namespace) -> int:
     from .export import export_site
 
+    options: dict[str, dict] = {}
+    for name, trait, value in args.set or []:
+        options.setdefault(name, {})[trait] = value
     try:
-        pages = export_site(args.out, args.widgets or None, js=args.js)
+        pages = export_site(args.out, args.widgets or None, js=args.js, options=options)
     except ValueError as exc:
         print(f"rnn-widgets export: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--js", choices=["local", "cdn"], default="cdn",
                    help="'cdn' (default): pages load their JavaScript from public CDNs; "
                         "'local': copy it next to the pages so they work offline")
+    e.add_argument("--set", action="append", type=_setting, metavar="WIDGET.TRAIT=VALUE",
+                   help="a setting of a widget's page (repeatable), e.g. --set UnrollingWidget.text='a b c'; "
+                        "a setting the widget refuses stops the export with its message (exit status 2)")
     e.set_defaults(func=export)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +14,68 @@ from .cells import GRU, LSTM
 from .device import resolve_device
 from .sampling import make_generator, sample_next
 from .vocab import CharVocab
+
+#: what a weights file may ask for; the shipped models (H ≤ 256, 2 layers, 65 characters) sit far inside
+LIMITS = {"hidden_size": (1, 1024), "num_layers": (1, 4), "embed_size": (1, 512)}
+MAX_VOCAB = 4096
+MAX_PARAMETERS = 20_000_000  # 80 MB of float32
+
+
+def state_shapes(vocab_size: int, hidden_size: int, num_layers: int, embed_size: int, cell: str = "lstm",
+                 **_) -> dict[str, tuple[int, ...]]:
+    """The shape of every tensor of a :class:`CharModel`'s ``state_dict`` for this config, computed without
+    building it (a loaded file is checked against these before anything is allocated)."""
+    V, H, E = vocab_size, hidden_size, embed_size
+    shapes: dict[str, tuple[int, ...]] = {"embed.weight": (V, E)}
+    for k in range(num_layers):
+        n_in = E if k == 0 else H
+        if cell == "lstm":  # W = [W_f; W_input; W_candidate; W_o] acting on [h; x]
+            shapes |= {f"layers.{k}.W": (4 * H, H + n_in), f"layers.{k}.b": (4 * H,)}
+        else:
+            shapes |= {f"layers.{k}.Wx": (3 * H, n_in), f"layers.{k}.Wh": (3 * H, H), f"layers.{k}.bx": (3 * H,),
+                       f"layers.{k}.bh": (3 * H,)}
+    return shapes | {"readout.weight": (V, H), "readout.bias": (V,)}
+
+
+def check_saved(blob) -> tuple[str, dict]:
+    """The characters and the config of a file written by :meth:`CharModel.save`, after checking that the
+    config is within :data:`LIMITS` and that every tensor has the shape the config implies.
+
+    Raises ValueError naming what is wrong. Nothing is allocated before this passes: a file's ``config``
+    is not trusted (``{"hidden_size": 4096, "num_layers": 4}`` would otherwise allocate about 2 GB first).
+    """
+    if not isinstance(blob, dict) or not {"state", "chars", "config"} <= set(blob):
+        raise ValueError("not a character model saved by CharModel.save: it needs 'state', 'chars' and 'config'")
+    chars, config, state = blob["chars"], blob["config"], blob["state"]
+    if not isinstance(config, dict) or set(config) - {*LIMITS, "cell", "dropout"}:
+        raise ValueError(f"config must be a dict of {', '.join([*LIMITS, 'cell', 'dropout'])}; got {config!r}")
+    config = {"hidden_size": 256, "num_layers": 2, "embed_size": 32, "cell": "lstm", **config}
+    for key, (lo, hi) in LIMITS.items():
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ValueError(f"config {key} must be a whole number from {lo} to {hi}, got {value!r}")
+    if config["cell"] not in ("lstm", "gru"):
+        raise ValueError(f"config cell must be 'lstm' or 'gru', got {config['cell']!r}")
+    dropout = config.get("dropout", 0.0)
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"config dropout must be a number in [0, 1), got {dropout!r}")
+    if not isinstance(chars, str) or not 1 <= len(chars) <= MAX_VOCAB or len(set(chars)) != len(chars):
+        raise ValueError(f"chars must be 1 to {MAX_VOCAB} distinct characters")
+    expected = state_shapes(len(chars), **config)
+    n_params = sum(math.prod(shape) for shape in expected.values())
+    if n_params > MAX_PARAMETERS:
+        raise ValueError(f"the config asks for {n_params:,} parameters; at most {MAX_PARAMETERS:,} are loaded")
+    if not isinstance(state, dict) or set(state) != set(expected):
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"the tensors do not match the config: expected {sorted(expected)}, got {got}")
+    for key, shape in expected.items():
+        tensor = state[key]
+        if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point() or tuple(tensor.shape) != shape:
+            got = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            raise ValueError(f"tensor {key}: expected floating-point values of shape {shape}, got {got}")
+        if not torch.isfinite(tensor).all():
+            raise ValueError(f"tensor {key} holds NaN or infinite values")
+    return chars, config
 
 
 class CharModel(nn.Module):
@@ -114,9 +177,11 @@ class CharModel(nn.Module):
 
     @classmethod
     def load(cls, path: str | Path, device=None) -> CharModel:
-        """Load a model saved by :meth:`save` (never unpickles arbitrary objects)."""
+        """Load a model saved by :meth:`save` (never unpickles arbitrary objects; the config and the tensors'
+        shapes are checked by :func:`check_saved` before the model is built)."""
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        model = cls(CharVocab(blob["chars"]), **blob["config"])
+        chars, config = check_saved(blob)
+        model = cls(CharVocab(chars), **config)
         model.load_state_dict({k: v.float() for k, v in blob["state"].items()})
         model.card = blob.get("card", {})
         return model.to(resolve_device(device)).eval()

@@ -13,7 +13,7 @@ import torch
 
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
 from .charts import line_chart
-from .common import PALETTE, close_tree, esc, fmt
+from .common import PALETTE, _bad_value, close_tree, esc, fmt
 
 SEQ_LEN = 48
 MAX_TEXT = 200_000
@@ -85,6 +85,9 @@ class LiveTraining(W.VBox):
                              f"(one training sequence is {SEQ_LEN} characters, plus the next one to predict).")
         if len(text) > MAX_TEXT:
             raise ValueError(f"The training text has {len(text):,} characters; paste at most {MAX_TEXT:,}.")
+        why = _bad_value("The training text", text)
+        if why:
+            raise ValueError(why)
 
     def start(self, blocking: bool = False) -> bool:
         """Train a fresh model on the text area's text. Returns False (with a message) on bad input."""
