@@ -1,13 +1,11 @@
 """rnn-widgets: Jupyter widgets that teach recurrent neural networks, one per lecture idea.
 
-The widgets are imported on first use, so ``import rnn_widgets.core`` stays free of
-ipywidgets and bqplot.
+The widgets (and the device functions) are imported on first use, so ``import rnn_widgets.core`` stays free
+of ipywidgets and bqplot, and ``import rnn_widgets`` alone (the ``rnn-widgets`` command) does not import torch.
 """
 from __future__ import annotations
 
 import importlib
-
-from .core.device import get_device, set_device
 
 __version__ = "0.1.0"
 
@@ -25,6 +23,10 @@ __all__ = ["set_device", "get_device", "__version__", *list(WIDGETS)]  # noqa: P
 
 
 def __getattr__(name: str):
+    if name in ("get_device", "set_device"):  # on first use: `rnn-widgets gallery` starts without importing torch
+        from .core import device
+
+        return getattr(device, name)
     if name in WIDGETS:
         module = importlib.import_module(f".widgets.{WIDGETS[name]}", __name__)
         return getattr(module, name)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import signal
-import subprocess
 import sys
 from pathlib import Path
+
+from .gallery import DEFAULT_POOL  # stdlib only: neither Voila nor torch
 
 
 def find_examples(explicit: str | None = None) -> Path:
@@ -28,32 +28,10 @@ def gallery(args: argparse.Namespace) -> int:
               "    pip install 'rnn-widgets[gallery]'   (or, in a clone: pip install -e '.[gallery]')",
               file=sys.stderr)
         return 2
+    from .gallery import serve  # no torch here: only the kernels import it
+
     examples = find_examples(args.dir)
-    url = f"http://{args.ip}:{args.port}/"
-    cmd = [sys.executable, "-m", "voila", str(examples), "--no-browser", f"--port={args.port}",
-           f"--Voila.ip={args.ip}", "--port_retries=0", "--show_tracebacks=False"]
-    print(f"Serving the rnn-widgets gallery ({examples}) at {url}\n"
-          f"Every widget in lecture order: {url}voila/render/00_tour.ipynb\nPress Ctrl-C to stop.", flush=True)
-    proc = subprocess.Popen(cmd)
-
-    def stop(*_):
-        # Voila shuts its kernels down on SIGTERM; give it a moment, then make sure it is gone
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-    # a SIGTERM to this process (a service manager, a test) must not orphan Voila and its kernels
-    previous = signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        stop()
-        print("\nGallery stopped.")
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return serve(examples, ip=args.ip, port=args.port, pool=args.pool, lecture_pool=args.lecture_pool)
 
 
 def _setting(text: str) -> tuple[str, str, object]:
@@ -88,6 +66,13 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rnn-widgets", description="Jupyter widgets that teach recurrent networks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -95,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--port", type=int, default=8866)
     g.add_argument("--ip", default="127.0.0.1")
     g.add_argument("--dir", help="folder of notebooks (default: ./examples or the checkout's examples/)")
+    g.add_argument("--pool", type=_count, default=DEFAULT_POOL,
+                   help="kernels kept running the tour ahead of time, so a student's page comes at once "
+                        f"(default {DEFAULT_POOL}; each holds about 0.4 GB)")
+    g.add_argument("--lecture-pool", type=_count, default=0,
+                   help="the same for each of the other notebooks (default 0)")
     g.set_defaults(func=gallery)
     e = sub.add_parser("export", help="write standalone HTML pages whose main knobs work without a kernel")
     e.add_argument("widgets", nargs="*", help="widget names (default: all)")

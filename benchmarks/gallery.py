@@ -1,0 +1,150 @@
+"""The gallery under a classroom's load: first figure, complete pages, kernel memory, kernels released.
+
+    python benchmarks/gallery.py [--pool 2] [--students 10] [--repeat 3]
+
+Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian chromium (every host but
+127.0.0.1 unresolvable). Prints, in one run:
+  * one student, warm pool: seconds from opening the tour to its first figure (goal <= 1.5 s), and to all six;
+  * N students opening the tour at once: pages complete (all six widgets; goal N/N), median and max first
+    figure, Voila's "Timeout waiting for IOPub output" count;
+  * kernel memory (resident, MB) while the N pages are open, and after they are closed (with how long the
+    kernels took to go: goal, back to the idle pool within 60 s).
+The figures depend on the machine and on whatever else it runs; quote them with the machine's load.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser_support import CHROMIUM, CHROMIUM_ARGS
+from gallery_support import gallery, wait_until
+
+import rnn_widgets
+
+N_WIDGETS = len(rnn_widgets.WIDGETS)
+FIRST = ".rnn-widget .bqplot svg"
+ALL = f"""() => {{ const w = document.querySelectorAll('.rnn-widget');
+    return w.length >= {N_WIDGETS} && Array.from(w).every(e => e.querySelector('.bqplot svg')); }}"""
+
+
+async def student(browser, url: str, timeout_s: float) -> dict:
+    """Open the tour in a new tab of its own; seconds to the first figure and to all six (None: never)."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 900})
+    page = await context.new_page()
+    result = {"page": page, "context": context, "first": None, "all": None}
+    t0 = time.perf_counter()
+    try:
+        await page.goto(url, wait_until="commit", timeout=timeout_s * 1e3)
+        await page.wait_for_selector(FIRST, timeout=timeout_s * 1e3)
+        result["first"] = time.perf_counter() - t0
+        # polling on a timer: a tab in the background gets no animation frames
+        await page.wait_for_function(ALL, polling=100,
+                                     timeout=max(1.0, timeout_s - (time.perf_counter() - t0)) * 1e3)
+        result["all"] = time.perf_counter() - t0
+    except Exception as exc:  # a page that never completes is what this benchmark counts
+        result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return result
+
+
+async def close(results: list[dict]) -> None:
+    """Close the tabs as a student does (the page's beforeunload handler runs and asks for the shutdown)."""
+    for r in results:
+        await r["page"].close(run_before_unload=True)
+    await asyncio.sleep(1)
+    for r in results:
+        await r["context"].close()
+
+
+def fmt(x: float | None) -> str:
+    return "never" if x is None else f"{x:.2f} s"
+
+
+async def run(args, g) -> None:
+    from playwright.async_api import async_playwright
+
+    def kernels_and_memory() -> str:
+        k, s = g.memory_mb()
+        return f"{len(g.kernels())} kernels, {k:.0f} MB (server {s:.0f} MB)"
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            t = time.perf_counter()
+            await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
+            print(f"pool of {args.pool} warm {time.perf_counter() - t:.0f} s after the server answered: "
+                  f"{kernels_and_memory()}")
+
+            print(f"\none student, warm pool ({args.repeat} visits, the pool refilled and idle before each):")
+            firsts = []
+            for i in range(args.repeat):
+                if i:
+                    await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
+                r = await student(browser, g.page(), args.timeout)
+                firsts.append(r["first"])
+                print(f"  visit {i + 1}: first figure {fmt(r['first'])}, all {N_WIDGETS} widgets {fmt(r['all'])}"
+                      + (f"  [{r['error']}]" if "error" in r else ""))
+                await close([r])
+            done = [f for f in firsts if f is not None]
+            if done:
+                print(f"  first figure: median {statistics.median(done):.2f} s (goal <= 1.5 s)")
+
+            await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
+            log_before = g.log.read_text(errors="replace").count("Timeout waiting for IOPub output")
+            print(f"\n{args.students} students open the tour at once (pool of {args.pool} warm):")
+            results = await asyncio.gather(*(student(browser, g.page(), args.timeout) for _ in range(args.students)))
+            complete = sum(r["all"] is not None for r in results)
+            firsts = sorted(r["first"] for r in results if r["first"] is not None)
+            alls = sorted(r["all"] for r in results if r["all"] is not None)
+            print(f"  pages complete (all {N_WIDGETS} widgets): {complete}/{args.students} (goal {args.students}/"
+                  f"{args.students})")
+            if firsts:
+                print(f"  first figure: median {statistics.median(firsts):.1f} s, max {firsts[-1]:.1f} s"
+                      f" ({len(firsts)} pages drew one)")
+            if alls:
+                print(f"  all {N_WIDGETS} widgets: median {statistics.median(alls):.1f} s, max {alls[-1]:.1f} s")
+            for r in results:
+                if "error" in r:
+                    print(f"  incomplete: {r['error']}")
+            iopub = g.log.read_text(errors="replace").count("Timeout waiting for IOPub output") - log_before
+            print(f"  Voila's 'Timeout waiting for IOPub output': {iopub}")
+            print(f"  while open: {kernels_and_memory()}")
+
+            t = time.perf_counter()
+            await close(results)
+            try:
+                await asyncio.to_thread(wait_until, lambda: len(g.kernels()) <= args.pool, 120, 0.5, "kernels")
+                print(f"  after closing: back to {len(g.kernels())} kernels {time.perf_counter() - t:.0f} s after "
+                      f"the tabs closed (goal: the idle pool of {args.pool} within 60 s)")
+            except TimeoutError:
+                print(f"  after closing: still {len(g.kernels())} kernels 120 s after the tabs closed")
+            await asyncio.sleep(5)
+            print(f"  after closing (+5 s): {kernels_and_memory()}")
+        finally:
+            await browser.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pool", type=int, default=2, help="preheated tour kernels (the gallery's default: 2)")
+    ap.add_argument("--students", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3, help="single-student visits")
+    ap.add_argument("--timeout", type=float, default=300, help="seconds a page may take before it counts as incomplete")
+    ap.add_argument("--log", help="keep the gallery's log here (default: a temporary file)")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(args.log) if args.log else Path(tmp) / "gallery.log"
+        with gallery(log, pool=args.pool) as g:
+            asyncio.run(run(args, g))
+    print(f"machine load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

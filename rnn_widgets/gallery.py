@@ -1,0 +1,287 @@
+"""The gallery for a classroom: Voila serving the example notebooks to many students at once.
+
+Three pieces, none of which imports torch (the kernels do, the server does not):
+
+* :data:`CLASSROOM_CONFIG`: the Jupyter/Voila settings a classroom needs, shared by ``rnn-widgets gallery``
+  and Binder (``binder/jupyter_server_config.d/rnn-widgets.json`` holds the same values; a test keeps them equal).
+* :func:`fix_voila_shutdown`: Voila pages ask the server to shut their kernel down when they close, with a
+  POST that carries the ``_xsrf`` cookie; Voila never sets that cookie, so the server refuses the POST
+  ("'_xsrf' argument missing from POST", voila-dashboards/voila#1458) and every page view leaks a kernel.
+  The fix sets the cookie when a page is served. It is applied in the gallery's Voila process and, on a
+  Jupyter server (Binder), by this module loaded as a server extension.
+* :func:`serve`: what ``rnn-widgets gallery`` runs. It picks a free port before starting Voila (and tells
+  Voila not to move), so the URL it prints is the one that serves; it stops Voila and every kernel on
+  SIGTERM, SIGINT (Ctrl-C) or SIGHUP within a few seconds.
+
+``python -m rnn_widgets.gallery --config JSON VOILA-ARGS...`` is the Voila process itself (used by :func:`serve`).
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+#: The notebook a classroom opens first; it gets the pool of preheated kernels.
+TOUR = "00_tour.ipynb"
+
+#: Default number of preheated kernels kept for the tour. Each idle, preheated tour kernel holds about
+#: 0.4 GB (``python benchmarks/gallery.py``); two of them suit a small server (2 cores, 4 GB).
+DEFAULT_POOL = 2
+
+#: Settings shared by the gallery and Binder, as traitlets config sections.
+CLASSROOM_CONFIG: dict[str, dict] = {
+    # Voila runs each notebook with nbclient. Its default waits only 4 s for a cell's output after the cell
+    # finished (iopub_timeout); on a loaded machine output arrives later and the page silently lacks widgets.
+    "VoilaExecutor": {
+        "iopub_timeout": 120,    # seconds to wait for a cell's output after it finished
+        "startup_timeout": 300,  # seconds for a kernel to start (ten at once on two cores take a while)
+        "timeout": 600,          # a cell still running after ten minutes is stuck: report it on the page
+    },
+    # Kernels whose page went without saying so (browser crashed, laptop closed, network gone) are culled
+    # once idle and disconnected for 5 minutes. A kernel with a page connected, or one still executing, is
+    # never culled; under load a page can take a minute to connect after its kernel went idle (a 20 s limit
+    # culled loading pages), so the limit is five times that.
+    "MappingKernelManager": {
+        "cull_idle_timeout": 300,
+        "cull_interval": 60,
+        "cull_connected": False,
+        "cull_busy": False,
+    },
+}
+
+
+def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0) -> dict[str, dict]:
+    """The full config of the gallery's Voila: :data:`CLASSROOM_CONFIG` plus preheated kernels and fast stops.
+
+    ``pool`` kernels are kept running the tour ahead of time, so a student's page is served from a notebook
+    already executed; ``lecture_pool`` kernels likewise for each of the other notebooks.
+    """
+    if pool < 0 or lecture_pool < 0:
+        raise ValueError("pool sizes cannot be negative")
+    config = copy.deepcopy(CLASSROOM_CONFIG)
+    config["VoilaConfiguration"] = {"preheat_kernel": pool + lecture_pool > 0, "show_tracebacks": False}
+    config["VoilaKernelManager"] = {"kernel_pools_config": {"default": {"pool_size": lecture_pool},
+                                                             TOUR: {"pool_size": pool}}}
+    # an idle kernel exits within a second of its shutdown request; one that does not is killed then
+    config["KernelManager"] = {"shutdown_wait_time": 1.0}
+    config["Voila"] = {"port_retries": 0, "open_browser": False}  # serve on the port we printed, or fail
+    return config
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The _xsrf cookie (voila-dashboards/voila#1458)
+
+
+def fix_voila_shutdown() -> bool:
+    """Make Voila's page handler set the ``_xsrf`` cookie, so the page's shutdown request is accepted.
+
+    Voila 0.5's page closes with ``navigator.sendBeacon(".../voila/api/shutdown/<kernel>", {_xsrf: cookie})``;
+    tornado sets that cookie only when a handler reads ``xsrf_token``, which Voila's page handler never does.
+    Reading it before the page is written sets the cookie (a random token that the POST then echoes: tornado's
+    double-submit check, unchanged). Returns False when this Voila has no such handler (nothing to fix).
+    """
+    try:
+        from voila.handler import VoilaHandler
+    except ImportError:
+        return False
+    original = getattr(VoilaHandler, "get_generator", None)
+    if original is None:
+        return False
+    if getattr(original, "_sets_xsrf_cookie", False):
+        return True
+
+    @functools.wraps(original)
+    async def get_generator(self, *args, **kwargs):
+        self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie when the browser has none
+        async for chunk in original(self, *args, **kwargs):
+            yield chunk
+
+    get_generator._sets_xsrf_cookie = True
+    VoilaHandler.get_generator = get_generator
+    return True
+
+
+def _jupyter_server_extension_points():
+    """Binder (or any Jupyter server serving ``voila/render/...``): load this module as a server extension."""
+    return [{"module": "rnn_widgets.gallery"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    if fix_voila_shutdown():
+        server_app.log.info("rnn-widgets: Voila pages now shut their kernel down when they close")
+
+
+def _run_voila(argv: list[str]) -> None:
+    """The gallery's Voila process: ``--config JSON`` then Voila's own arguments."""
+    if len(argv) < 2 or argv[0] != "--config":
+        raise SystemExit("usage: python -m rnn_widgets.gallery --config JSON VOILA-ARGS...")
+    from traitlets.config import Config
+    from voila.app import Voila
+
+    fix_voila_shutdown()
+    Voila.launch_instance(argv[2:], config=Config(json.loads(argv[1])))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# rnn-widgets gallery: port, start, stop
+
+
+def port_is_free(ip: str, port: int) -> bool:
+    """Whether a server could listen on ``ip:port`` now (as tornado does: SO_REUSEADDR, so TIME_WAIT is fine)."""
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((ip if ip not in ("", "localhost") else "127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def pick_port(ip: str, wanted: int, tries: int = 20) -> int:
+    """``wanted`` if free, else the next free one of the following ``tries``, else one the OS picks."""
+    for port in range(wanted, wanted + tries + 1):
+        if 0 < port < 65536 and port_is_free(ip, port):
+            return port
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((ip if ip not in ("", "localhost") else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Voila's kernels run in their own sessions, so not its process group)."""
+    try:
+        import psutil
+
+        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+    except ImportError:  # psutil comes with ipykernel; /proc is the fallback on Linux
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        found, todo = [], [pid]
+        while todo:
+            kids = children.get(todo.pop(), [])
+            found += kids
+            todo += kids
+        return found
+    except Exception:  # the process is gone
+        return []
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGINT/SIGHUP: stop Voila and its kernels, then exit."""
+
+
+def _raise_stop(signum, _frame):
+    raise _Stop(signum)
+
+
+def stop_voila(proc: subprocess.Popen, grace: float = 2.0, out=None) -> None:
+    """SIGTERM Voila (it shuts its kernels down), and after ``grace`` s kill whatever of it is left."""
+    known = set(_descendants(proc.pid))
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while proc.poll() is None and time.monotonic() < deadline:
+            known.update(_descendants(proc.pid))  # a kernel the pool was starting just now
+            time.sleep(0.05)
+        if proc.poll() is None:
+            known.update(_descendants(proc.pid))
+            proc.kill()
+            proc.wait()
+            print(f"Voila had not stopped {grace:.0f} s after SIGTERM: killed it.", file=out or sys.stdout, flush=True)
+    left = [pid for pid in sorted(known) if _alive(pid)]
+    if left:
+        _kill(left)
+        print(f"Killed {len(left)} kernel process(es) Voila left behind.", file=out or sys.stdout, flush=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (not a zombie waiting for its parent)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = DEFAULT_POOL,
+          lecture_pool: int = 0, out=None) -> int:
+    """Run the gallery until a signal stops it (or Voila exits); returns the exit status."""
+    out = out or sys.stdout
+    handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in handled}
+    proc = None
+    try:
+        chosen = pick_port(ip, port)
+        if chosen != port:
+            print(f"Port {port} is in use (another gallery, or a Jupyter server?); using port {chosen} instead.",
+                  file=out, flush=True)
+        host = "127.0.0.1" if ip in ("", "0.0.0.0", "localhost") else ip
+        url = f"http://{host}:{chosen}/"
+        config = gallery_config(pool, lecture_pool)
+        cmd = [sys.executable, "-m", "rnn_widgets.gallery", "--config", json.dumps(config), str(examples),
+               f"--port={chosen}", f"--Voila.ip={ip}"]
+        # its own session: Ctrl-C reaches only this process, which then stops Voila in order (no traceback)
+        proc = subprocess.Popen(cmd, start_new_session=True)
+        print(f"Serving the rnn-widgets gallery ({examples}) at {url}\n"
+              f"Every widget in lecture order: {url}voila/render/{TOUR}\n"
+              f"{pool} kernel(s) kept ready for the tour. Press Ctrl-C to stop.", flush=True, file=out)
+        while proc.poll() is None and not _ready(f"{url}voila/static/voila.js"):
+            time.sleep(0.25)
+        if proc.poll() is None:
+            print(f"Ready: {url}", file=out, flush=True)
+        code = proc.wait()
+        if code:
+            print(f"rnn-widgets gallery: Voila exited with status {code} (see its messages above).",
+                  file=sys.stderr, flush=True)
+        return code
+    except _Stop:
+        for sig in handled:  # a second Ctrl-C while stopping changes nothing
+            signal.signal(sig, signal.SIG_IGN)
+        if proc is not None:
+            stop_voila(proc, out=out)
+        print("Gallery stopped.", file=out, flush=True)
+        return 0
+    finally:
+        if proc is not None and proc.poll() is None:  # an unexpected error: still leave nothing behind
+            stop_voila(proc)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+if __name__ == "__main__":
+    _run_voila(sys.argv[1:])

@@ -1,0 +1,96 @@
+"""The gallery command as the tests and benchmarks/gallery.py drive it: start it, find its kernels, stop it.
+
+Kernels are counted as processes (``ipykernel_launcher`` below the gallery process), so "a kernel was
+released" means its process is gone, not that some list says so.
+"""
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+from browser_support import free_port, stop_process, wait_for_url
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wait_until(condition, timeout: float, interval: float = 0.5, what: str = "condition"):
+    """Poll ``condition()`` until it returns something truthy (returned) or ``timeout`` s pass (TimeoutError)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+class Gallery:
+    def __init__(self, proc: subprocess.Popen, url: str, log: Path):
+        self.proc, self.url, self.log = proc, url, log
+
+    def page(self, notebook: str = "00_tour.ipynb") -> str:
+        return f"{self.url}voila/render/{notebook}"
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kernels(self) -> list[psutil.Process]:
+        found = []
+        for p in self.processes():
+            with contextlib.suppress(psutil.Error):
+                if "ipykernel_launcher" in " ".join(p.cmdline()):
+                    found.append(p)
+        return found
+
+    def memory_mb(self) -> tuple[float, float]:
+        """Resident memory (MB) of the kernels, and of the gallery's own processes (Voila and this launcher)."""
+        kernels = {p.pid for p in self.kernels()}
+        k = s = 0.0
+        for p in [psutil.Process(self.proc.pid), *self.processes()]:
+            with contextlib.suppress(psutil.Error):
+                rss = p.memory_info().rss / 2**20
+                if p.pid in kernels:
+                    k += rss
+                else:
+                    s += rss
+        return k, s
+
+    def wait_for_idle_kernels(self, count: int, timeout: float = 300) -> None:
+        """Until exactly ``count`` kernels run and none used CPU for 2 s (a preheated pool has run the notebook)."""
+        def idle():
+            ks = self.kernels()
+            if len(ks) != count:
+                return False
+            try:
+                before = [sum(k.cpu_times()[:2]) for k in ks]
+                time.sleep(2)
+                after = [sum(k.cpu_times()[:2]) for k in ks]
+            except psutil.Error:
+                return False
+            return all(b - a < 0.1 for a, b in zip(before, after))
+        wait_until(idle, timeout, what=f"{count} idle kernel(s)")
+
+
+@contextlib.contextmanager
+def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | None = None, ready_timeout=120):
+    """``rnn-widgets gallery`` on a free loopback port, its output in ``log``; stopped (SIGTERM) on exit."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port), "--pool", str(pool),
+           "--lecture-pool", str(lecture_pool), "--dir", str(directory or ROOT / "examples")]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            wait_for_url(f"{url}voila/static/voila.js", timeout=ready_timeout)  # never poll "/": it may start kernels
+            yield Gallery(proc, url, log)
+        finally:
+            stop_process(proc)
