@@ -193,3 +193,18 @@ def test_the_interpreter_exits_cleanly_while_training():
     assert "leaving at step" in done.stdout, done.stderr
     assert done.returncode == 0, done.stderr
     assert "terminate called" not in done.stderr
+
+
+def test_updates_run_on_one_thread_and_restore_the_users_setting():
+    import torch
+
+    seen = []
+    w = widget_class("WeightSharingWidget")()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        w._run(lambda: seen.append(torch.get_num_threads()))
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+        w.close()

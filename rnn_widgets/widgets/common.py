@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import ipywidgets as W
 import numpy as np
+import torch
 import traitlets
 
 from ..core.device import resolve_device
@@ -44,6 +45,22 @@ def finite(values, limit: float = DISPLAY_LIMIT) -> np.ndarray:
     """A float64 copy safe to draw: NaN → 0, ±inf and huge values clipped to ±limit."""
     a = np.asarray(values, dtype=np.float64)
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)
+
+
+@contextmanager
+def one_thread():
+    """Run the widgets' tensors on one CPU thread. They are small (16–256 units): a second thread only adds
+    synchronisation, and on a busy machine (a shared hub node, a 2-core laptop) waiting for it made a cold
+    GradientFlow update at L = 300 take 2 s instead of 70 ms (benchmarks/latency.py). The setting is restored."""
+    n = torch.get_num_threads()
+    if n == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 def _widgets_in(value) -> Iterator[W.Widget]:
@@ -260,7 +277,8 @@ class LessonWidget(W.VBox):
         if self.closed:
             return False
         try:
-            update()
+            with one_thread():
+                update()
         except (ValueError, RuntimeError) as exc:
             self.show_error(str(exc))
             return False
