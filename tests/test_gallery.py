@@ -1,0 +1,205 @@
+"""The gallery holds a classroom: kernels go when their page goes, pages complete under load, the printed URL
+serves, and a signal stops everything within 3 s.
+
+Real Debian chromium on loopback (see browser_support.py); one gallery and one browser for most tests, small
+galleries of their own for the tests that stop or crowd one. Kernels are counted as processes.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available, free_port, stop_process, write_notebook
+from gallery_support import ROOT, gallery, wait_until
+
+import rnn_widgets
+from rnn_widgets.gallery import CLASSROOM_CONFIG, TOUR
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+N_WIDGETS = len(rnn_widgets.WIDGETS)
+ALL_WIDGETS = f"""() => {{ const w = document.querySelectorAll('.rnn-widget');
+    return w.length >= {N_WIDGETS} && Array.from(w).every(e => e.querySelector('.bqplot svg')); }}"""
+PROBE = "classroom_probe.ipynb"  # a light page (a slider, no torch): many visits in little time
+
+if not browser_available():
+    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
+        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
+    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory) -> Path:
+    """The tour and a light page with one slider."""
+    folder = tmp_path_factory.mktemp("gallery")
+    shutil.copy(ROOT / "examples" / TOUR, folder / TOUR)
+    write_notebook(folder / PROBE, ["import ipywidgets\nipywidgets.IntSlider(description='probe')"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def classroom(notebooks):
+    """The gallery as a teacher starts it, with one preheated kernel for the tour."""
+    with gallery(ARTIFACTS / "gallery_classroom.log", pool=1, directory=notebooks) as g:
+        yield g
+
+
+def close_tab(page) -> None:
+    """As a student closes a tab: the page's beforeunload handler runs (it asks for the kernel's shutdown)."""
+    page.close(run_before_unload=True)
+
+
+def kernel_id(page) -> str:
+    return json.loads(page.locator("#jupyter-config-data").text_content())["kernelId"]
+
+
+def test_twelve_pages_opened_and_closed_leave_only_the_idle_pool(classroom, browser):
+    context = browser.new_context()
+    ids = []
+    try:
+        for _ in range(12):
+            page = context.new_page()
+            page.goto(classroom.page(PROBE), timeout=120_000)
+            page.wait_for_selector(".widget-slider", timeout=120_000)
+            ids.append(kernel_id(page))
+            assert any(ids[-1] in " ".join(k.cmdline()) for k in classroom.kernels()), "no process for its kernel"
+            close_tab(page)
+        assert any(c["name"] == "_xsrf" for c in context.cookies()), "the page set no _xsrf cookie"
+    finally:
+        context.close()
+    assert len(set(ids)) == 12, "each visit has a kernel of its own"
+
+    def released():
+        alive = " ".join(" ".join(k.cmdline()) for k in classroom.kernels())
+        return not any(i in alive for i in ids) and len(classroom.kernels()) <= 1  # the idle pool: 1 tour kernel
+    wait_until(released, timeout=60, what="the pages' kernels gone, only the idle pool left")
+    log = classroom.log.read_text(errors="replace")
+    assert "'_xsrf' argument missing" not in log
+    assert "seconds of inactivity" not in log, "a kernel went by culling, not with its page"
+
+
+def test_four_pages_opened_at_once_all_show_all_six_widgets(classroom, browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        pages = [context.new_page() for _ in range(4)]
+        for page in pages:  # "commit": the next student does not wait for this one's page
+            page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
+        for i, page in enumerate(pages):
+            # polled on a timer: the tabs in the background get no animation frames
+            page.wait_for_function(ALL_WIDGETS, polling=250, timeout=400_000)
+            assert page.locator(".rnn-widget [role=alert]").count() == 0, f"page {i} shows an error banner"
+        pages[-1].bring_to_front()
+        last = pages[-1].locator(".rnn-widget").last  # the bottom of the page: the last widget drawn too
+        last.scroll_into_view_if_needed()
+        pages[-1].wait_for_timeout(1000)
+        last.screenshot(path=str(ARTIFACTS / "gallery_four_at_once_last_widget.png"))
+        for page in pages:
+            close_tab(page)
+    finally:
+        context.close()
+    assert "Timeout waiting for IOPub output" not in classroom.log.read_text(errors="replace")
+    wait_until(lambda: len(classroom.kernels()) <= 1, timeout=60, what="kernels back to the idle pool")
+
+
+def _read_until(proc, marker: str, timeout: float) -> str:
+    """The gallery's output up to the line containing ``marker`` (read by a thread: stdout is a pipe)."""
+    import threading
+
+    lines: list[str] = []
+    done = threading.Event()
+
+    def reader():
+        for line in proc.stdout:
+            lines.append(line)
+            if marker in line:
+                done.set()
+                return
+
+    threading.Thread(target=reader, daemon=True).start()
+    done.wait(timeout)
+    return "".join(lines)
+
+
+def test_a_busy_port_gives_a_free_one_and_the_printed_url_serves(notebooks):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port),
+                                 "--pool", "0", "--dir", str(notebooks)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            out = _read_until(proc, "Ready:", timeout=120)
+            assert f"Port {port} is in use" in out, out
+            url = out.split("Ready:")[1].split()[0]
+            assert f":{port}/" not in url
+            assert f"{url}voila/render/{TOUR}" in out  # the tour's URL is printed with the port that serves
+            import urllib.request
+
+            with urllib.request.urlopen(f"{url}voila/static/voila.js", timeout=10) as r:
+                assert r.status == 200
+        finally:
+            stop_process(proc)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_stops_voila_and_every_kernel_within_3_s(notebooks, browser, sig):
+    port = free_port()
+    # one kernel preheated for the light page, and one more for an open page
+    proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port), "--pool", "0",
+                             "--lecture-pool", "1", "--dir", str(notebooks)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    context = browser.new_context()
+    try:
+        _read_until(proc, "Ready:", timeout=120)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/voila/render/{PROBE}", timeout=120_000)
+        page.wait_for_selector(".widget-slider", timeout=120_000)
+        family = wait_until(lambda: (lambda ps: ps if sum("ipykernel" in " ".join(p.cmdline()) for p in ps) >= 2
+                                     else None)(psutil.Process(proc.pid).children(recursive=True)),
+                            timeout=120, what="two kernels")
+        for p in [psutil.Process(proc.pid), *family]:  # neither the gallery nor Voila loads torch
+            if "ipykernel" not in " ".join(p.cmdline()):
+                assert not any("torch" in m.path for m in p.memory_maps()), f"{p.cmdline()[:3]} loaded torch"
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+        took = time.monotonic() - t0
+        assert took <= 3, f"the gallery took {took:.1f} s to stop"
+        left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert left == [], f"left running: {[p.cmdline()[:3] for p in left]}"
+        out = proc.stdout.read()
+        assert "Traceback" not in out, out
+        assert "Gallery stopped." in out
+    finally:
+        context.close()
+        if proc.poll() is None:
+            stop_process(proc)
+
+
+def test_binder_gets_the_classroom_settings_and_the_shutdown_fix():
+    """binder/ installs a Jupyter server config with the same settings as the gallery, and loads the fix."""
+    config = json.loads((ROOT / "binder" / "jupyter_server_config.d" / "rnn-widgets.json").read_text())
+    for section, values in CLASSROOM_CONFIG.items():
+        assert config[section] == values, section
+    assert config["ServerApp"]["jpserver_extensions"]["rnn_widgets.gallery"] is True
+    assert "jupyter_server_config.d" in (ROOT / "binder" / "postBuild").read_text()
