@@ -161,9 +161,14 @@ def _descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Voila's kernels run in their own sessions, so not its process group)."""
     try:
         import psutil
-
-        return [p.pid for p in psutil.Process(pid).children(recursive=True)]
     except ImportError:  # psutil comes with ipykernel; /proc is the fallback on Linux
+        psutil = None
+    if psutil is not None:
+        try:
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:  # the process is gone
+            return []
+    else:
         children: dict[int, list[int]] = {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
@@ -177,8 +182,6 @@ def _descendants(pid: int) -> list[int]:
             found += kids
             todo += kids
         return found
-    except Exception:  # the process is gone
-        return []
 
 
 def _kill(pids: list[int]) -> None:

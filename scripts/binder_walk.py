@@ -24,7 +24,13 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, stop_process, wait_for_url  # noqa: E402
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    stop_process,
+    wait_for_url,
+)
 
 WIDGETS_SHOWN = """n => { const w = document.querySelectorAll('.rnn-widget');
     return w.length >= n && Array.from(w).every(e => e.querySelector('.bqplot svg')); }"""
@@ -73,6 +79,7 @@ def main() -> int:
     ap.add_argument("--budget-mb", type=float, default=2048)
     ap.add_argument("--timeout", type=float, default=300, help="seconds a page may take")
     args = ap.parse_args()
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     port = free_port()
@@ -102,7 +109,7 @@ def main() -> int:
                             page.goto(f"{base}voila/render/examples/{nb.name}", timeout=args.timeout * 1e3)
                             page.wait_for_function(WIDGETS_SHOWN, arg=n, polling=250, timeout=args.timeout * 1e3)
                             status = f"all {n} widget(s) in {time.perf_counter() - t0:4.1f} s"
-                        except Exception as exc:
+                        except PlaywrightError as exc:
                             ok = False
                             status = f"INCOMPLETE ({type(exc).__name__})"
                         print(f"{nb.name:24} {status}; now {sampler.kernels()} kernel(s), {sampler.now:.0f} MB; "

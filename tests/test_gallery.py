@@ -16,7 +16,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, browser_available, free_port, stop_process, write_notebook
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    browser_available,
+    free_port,
+    stop_process,
+    write_notebook,
+)
 from gallery_support import ROOT, gallery, wait_until
 
 import rnn_widgets
@@ -174,9 +181,12 @@ def test_a_signal_stops_voila_and_every_kernel_within_3_s(notebooks, browser, si
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{port}/voila/render/{PROBE}", timeout=120_000)
         page.wait_for_selector(".widget-slider", timeout=120_000)
-        family = wait_until(lambda: (lambda ps: ps if sum("ipykernel" in " ".join(p.cmdline()) for p in ps) >= 2
-                                     else None)(psutil.Process(proc.pid).children(recursive=True)),
-                            timeout=120, what="two kernels")
+
+        def two_kernels():
+            family = psutil.Process(proc.pid).children(recursive=True)
+            return family if sum("ipykernel" in " ".join(p.cmdline()) for p in family) >= 2 else None
+
+        family = wait_until(two_kernels, timeout=120, what="two kernels")
         for p in [psutil.Process(proc.pid), *family]:  # neither the gallery nor Voila loads torch
             if "ipykernel" not in " ".join(p.cmdline()):
                 assert not any("torch" in m.path for m in p.memory_maps()), f"{p.cmdline()[:3]} loaded torch"
