@@ -114,9 +114,15 @@ def _jupyter_server_extension_points():
     return [{"module": "rnn_widgets.gallery"}]
 
 
+_NOT_FIXED = ("rnn-widgets: this Voila has no voila.handler.VoilaHandler.get_generator to fix (tested with 0.5.x); "
+              "a page's kernel goes only when culled, 5 minutes after the page closed")
+
+
 def _load_jupyter_server_extension(server_app) -> None:
     if fix_voila_shutdown():
         server_app.log.info("rnn-widgets: Voila pages now shut their kernel down when they close")
+    else:
+        server_app.log.warning(_NOT_FIXED)
 
 
 def _run_voila(argv: list[str]) -> None:
@@ -126,7 +132,8 @@ def _run_voila(argv: list[str]) -> None:
     from traitlets.config import Config
     from voila.app import Voila
 
-    fix_voila_shutdown()
+    if not fix_voila_shutdown():
+        print(_NOT_FIXED, file=sys.stderr, flush=True)
     Voila.launch_instance(argv[2:], config=Config(json.loads(argv[1])))
 
 
