@@ -195,16 +195,19 @@ def test_the_interpreter_exits_cleanly_while_training():
     assert "terminate called" not in done.stderr
 
 
-def test_updates_run_on_one_thread_and_restore_the_users_setting():
+def test_updates_run_on_one_thread_without_onednn_and_restore_the_users_settings():
     import torch
 
     seen = []
     w = widget_class("WeightSharingWidget")()
-    before = torch.get_num_threads()
+    before = torch.get_num_threads(), torch.backends.mkldnn.enabled
     torch.set_num_threads(2)
+    torch.backends.mkldnn.enabled = True
     try:
-        w._run(lambda: seen.append(torch.get_num_threads()))
-        assert seen == [1] and torch.get_num_threads() == 2
+        w._run(lambda: seen.append((torch.get_num_threads(), torch.backends.mkldnn.enabled)))
+        assert seen == [(1, False)]
+        assert torch.get_num_threads() == 2 and torch.backends.mkldnn.enabled
     finally:
-        torch.set_num_threads(before)
+        torch.set_num_threads(before[0])
+        torch.backends.mkldnn.enabled = before[1]
         w.close()

@@ -48,19 +48,26 @@ def finite(values, limit: float = DISPLAY_LIMIT) -> np.ndarray:
 
 
 @contextmanager
-def one_thread():
-    """Run the widgets' tensors on one CPU thread. They are small (16–256 units): a second thread only adds
-    synchronisation, and on a busy machine (a shared hub node, a 2-core laptop) waiting for it made a cold
-    GradientFlow update at L = 300 take 2 s instead of 70 ms (benchmarks/latency.py). The setting is restored."""
-    n = torch.get_num_threads()
-    if n == 1:
-        yield
-        return
-    torch.set_num_threads(1)
+def small_tensor_mode():
+    """How the widgets run their tensors on the CPU; both settings are restored afterwards.
+
+    - One thread: the tensors are small (16–256 units), so a second thread only adds synchronisation, and on
+      a busy machine (a shared hub node, a 2-core laptop) waiting for it made a cold GradientFlow update at
+      L = 300 take about 2 s instead of 70 ms (benchmarks/latency.py).
+    - No oneDNN (mkldnn): it compiles and keeps a kernel for every new tensor shape, and the widgets make many
+      (every length, every text): 20 MB more after 1,500 LSTMGates changes, at no gain in speed at these sizes
+      (benchmarks/soak.py).
+    """
+    threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
+    if threads != 1:
+        torch.set_num_threads(1)
+    torch.backends.mkldnn.enabled = False
     try:
         yield
     finally:
-        torch.set_num_threads(n)
+        torch.backends.mkldnn.enabled = onednn
+        if threads != 1:
+            torch.set_num_threads(threads)
 
 
 def _widgets_in(value) -> Iterator[W.Widget]:
@@ -277,7 +284,7 @@ class LessonWidget(W.VBox):
         if self.closed:
             return False
         try:
-            with one_thread():
+            with small_tensor_mode():
                 update()
         except (ValueError, RuntimeError) as exc:
             self.show_error(str(exc))
