@@ -29,6 +29,7 @@ from .widgets.charts import sup
 from .widgets.common import close_tree, fmt
 
 HTML_MANAGER = "1.0.15"
+NO_FAVICON = "<link rel='icon' href='data:,'>"  # no request for /favicon.ico (a 404 in the console)
 CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.7/require.min.js"
 CDN_EMBED = f"https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@{HTML_MANAGER}/dist/embed-amd.js"
 
@@ -210,7 +211,7 @@ def page_html(page: W.Widget, title: str, js: str) -> str:
     state = escape_script(json.dumps(data["manager_state"], separators=(",", ":")))
     views = "\n".join("<script type='application/vnd.jupyter.widget-view+json'>"
                       f"{escape_script(json.dumps(v))}</script>" for v in data["view_specs"])
-    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{html.escape(title)}</title>\n"
+    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{html.escape(title)}</title>\n{NO_FAVICON}\n"
             f"{_head(js)}\n</head>\n<body style='font-family:sans-serif;margin:16px'>\n"
             f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</body>\n</html>\n")
 
@@ -219,10 +220,14 @@ def copy_local_js(out: Path) -> None:
     """require.js, the widget manager (vendored in the package) and bqplot's own build, beside the pages."""
     js = out / "js"
     static = resources.files("rnn_widgets") / "static_js"
-    for sub in ("html-manager",):
-        (js / sub).mkdir(parents=True, exist_ok=True)
-        for f in static.joinpath(sub).iterdir():
-            (js / sub / f.name).write_bytes(f.read_bytes())
+    (js / "html-manager").mkdir(parents=True, exist_ok=True)
+    (js / "html-manager" / "embed-amd.js").write_bytes(static.joinpath("html-manager", "embed-amd.js").read_bytes())
+    # the manager's stylesheets ask for Font Awesome relative to the page, at these two places
+    for fonts in (out / "@jupyter-widgets", out / "@jupyter-widgets" / "html-manager" / "dist"):
+        fonts.mkdir(parents=True, exist_ok=True)
+        for f in static.joinpath("html-manager").iterdir():
+            if f.name.endswith(".woff2"):
+                (fonts / f.name).write_bytes(f.read_bytes())
     (js / "require.js").write_bytes(static.joinpath("requirejs", "require.js").read_bytes())
     nbext = _bqplot_js_dir()
     for pkg in ("bqplot", "bqscales"):
@@ -279,7 +284,8 @@ def index_html(pages: list[Path]) -> str:
             f"({html.escape(cls.SECTION)})<br>{html.escape(first_sentence(cls.EXPLANATION))}<br>"
             f"<span style='color:#555'>Live on the page: {html.escape(KNOBS[p.stem].label)}.</span></li>")
     body = "\n".join(items)
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title></head>"
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title>"
+            f"{NO_FAVICON}</head>"
             "<body style='font-family:sans-serif;margin:16px;max-width:900px'>"
             "<h1 style='font-size:1.5em'>rnn-widgets: widgets that teach recurrent networks</h1>"
             "<p>One page per lecture idea, in lecture order. Each keeps its main knob live without a kernel.</p>"

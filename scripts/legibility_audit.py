@@ -14,8 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from browser_support import chromium_page, serve_directory, voila_server, write_notebook  # noqa: E402
-from legibility import EXTREMES, audit, problems  # noqa: E402
+from browser_support import chromium_page, serve_directory, voila_server, write_notebook
+from legibility import EXTREMES, audit, problems
 
 
 def report(name: str, records: list[dict]) -> tuple[int, int]:

@@ -76,8 +76,8 @@ def problems(records: list[dict]) -> list[str]:
 
 #: Each widget in an extreme state (the defaults are the tour's): long sequences, wide ranges, many units.
 EXTREMES = [
-    "UnrollingWidget(text='recurrent networks read text', token_unit='characters', step=28, mode='untied', "
-    "max_len=50)",
+    ("UnrollingWidget(text='recurrent networks read text', token_unit='characters', step=28, mode='untied', "
+     "max_len=50)"),
     "WeightSharingWidget(seq_len=30, weight_scale=3.0, step=30, loss_at='every')",
     "TopologiesWidget(topology='many-to-many (encoder-decoder)', input_len=8)",
     "w = GenerationWidget(temperature=3.0, n_generate=300)\nw.generate(300)\nw",

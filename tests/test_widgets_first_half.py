@@ -49,7 +49,7 @@ def test_unrolling_counts_and_reach():
 
 def test_weight_sharing_bars_sum_to_autograd():
     w = WeightSharingWidget(seq_len=6, entry="0,4")
-    y = np.asarray(w.bars.y)
+    y = np.concatenate([w.bars.y, w.sum_bars.y])  # six steps, then Σₖ and autograd beside them
     assert len(y) == 6 + 2
     assert y[:6].sum() == pytest.approx(y[6], abs=1e-12) == pytest.approx(y[7], abs=1e-12)
     assert "equal up to rounding" in w.equation.value

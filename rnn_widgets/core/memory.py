@@ -2,7 +2,8 @@
 
 Input x[l] = [value, is_first]: the value arrives at step 0 only, then noise. Unit 0 is wired as a
 memory: its input gate opens only at step 0 (the candidate is the value), and its forget gate sits
-at f = σ(4) ≈ 0.98, so c^(l) ≈ 0.98^l · value. The other units have small random weights. A bias
+at f = σ(4) ≈ 0.98, so c^(l) ≈ 0.98^l · value; its output gate is shut at step 0 and open (o ≈ 0.88)
+afterwards, so h shows the stored value from step 1 on. The other units have small random weights. A bias
 offset on the forget gate pushes f toward 1 (keep) or 0 (forget) for every unit. The GRU twin keeps
 h through its update gate z instead (z ≈ 1 keeps, Remark 2.1: no output gate).
 """
@@ -39,7 +40,8 @@ def remember_lstm() -> LSTM:
             m.W[H, H:] = torch.tensor([0.0, 12.0])  # input gate of unit 0: open at step 0 only
             m.b[H] = -6.0
             m.W[2 * H, H:] = torch.tensor([3.0, 0.0])  # candidate of unit 0: the value
-            m.W[3 * H, H:] = torch.tensor([0.0, 0.0])  # output gate of unit 0: o = 0.5
+            m.W[3 * H, H:] = torch.tensor([0.0, -8.0])  # output gate of unit 0: shut while the value is
+            m.b[3 * H] = 2.0  # written (o = σ(−6) ≈ 0 at step 0), then open, σ(2) ≈ 0.88: h shows the memory
         return m
 
     return seeded(1, build)

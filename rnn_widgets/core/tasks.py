@@ -134,6 +134,11 @@ def load_task_models() -> dict[str, nn.Module]:
     return models
 
 
+def _shown(value) -> float:
+    """A value as the diagram prints it: two decimals, and never "-0.0" (adding 0.0 turns -0.0 into 0.0)."""
+    return round(float(value), 2) + 0.0
+
+
 @functools.lru_cache(maxsize=512)
 @torch.no_grad()
 def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) -> Example:
@@ -149,13 +154,13 @@ def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) 
         x = (torch.rand(input_len, 1, 1, generator=g) * 2 - 1)
         p = torch.sigmoid(m["sign"](x)).item()
         s = float(x.sum())
-        return Example([round(float(v), 2) for v in x.flatten()], ["+" if p > 0.5 else "−"],
+        return Example([_shown(v) for v in x.flatten()], ["+" if p > 0.5 else "−"],
                        ["+" if s > 0 else "−"], [input_len - 1])
     if topology == "many-to-many (synced)":
         x = torch.rand(input_len, 1, 1, generator=g) - 0.5
         y = m["running"](x)[:, 0].tolist()
-        return Example([round(float(v), 2) for v in x.flatten()], [round(v, 2) for v in y],
-                       [round(float(v), 2) for v in x.flatten().cumsum(0)], list(range(input_len)))
+        return Example([_shown(v) for v in x.flatten()], [_shown(v) for v in y],
+                       [_shown(v) for v in x.flatten().cumsum(0)], list(range(input_len)))
     if topology == "many-to-many (encoder-decoder)":
         d = torch.randint(0, DIGITS, (input_len, 1), generator=g)
         out = m["reverse"](d, input_len).argmax(-1)[:, 0].tolist()

@@ -59,7 +59,7 @@ def _axis(fig: bq.Figure, scale) -> bq.Axis:
 def nice_step(span: float, room: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 50… that labels ``span`` with at most ``room`` ticks."""
     room = max(room, 2)
-    for magnitude in range(0, 12):
+    for magnitude in range(12):
         for m in (1, 2, 5):
             step = m * 10 ** magnitude
             if span / step + 1 <= room:
@@ -114,6 +114,18 @@ def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
     hi = hi if hi > lo else lo + 1.0
     with scale.hold_sync():
         scale.min, scale.max = lo, hi + (hi - lo) * band / (1 - band)
+    axis.tick_values = linear_ticks(lo, hi, int(plot_h // 28))
+
+
+def linear_ticks(lo: float, hi: float, room: int) -> list[float]:
+    """Round ticks (steps of 1, 2 or 5 × 10^k) from lo to hi, at most ``room`` of them."""
+    span = hi - lo
+    if span <= 0 or not math.isfinite(span):
+        return [lo]
+    magnitude = 10.0 ** math.floor(math.log10(span / max(room - 1, 1)))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if span / (m * magnitude) + 1 <= max(room, 2))
+    first = math.ceil(lo / step - 1e-9) * step
+    return [round(t, 12) + 0.0 for t in np.arange(first, hi + step * 1e-9, step)]
 
 
 def ordinal_ticks(n_labels: int, room: int) -> int | None:
@@ -155,13 +167,14 @@ def line_chart(title: str, x_label: str, y_label: str, n_lines: int = 1, *, log_
     return fig, lines, {"x": sx, "y": sy}
 
 
-def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_y: bool = False):
+def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_y: bool = False, y_scale=None):
     """Bars on an ordinal x with one colour per bar (``bars.colors``). Returns ``(fig, bars, scales)``.
 
+    ``y_scale``: share another chart's y scale (bars side by side in two figures read on one ruler).
     Call :func:`fit_y` (and :func:`fit_ordinal_x` for many bars) after setting the data.
     """
     sx = bq.OrdinalScale()
-    sy = bq.LogScale() if log_y else bq.LinearScale()
+    sy = y_scale or (bq.LogScale() if log_y else bq.LinearScale())
     bars = bq.Bars(x=["·"], y=[0.0], scales={"x": sx, "y": sy}, colors=[PALETTE[0]], color_mode="no_group",
                    padding=0.15, stroke="white")
     axes = [bq.Axis(scale=sx, label=x_label, tick_style={"font-size": "11px"}),
@@ -241,7 +254,7 @@ def _linear_ticks(centres: np.ndarray, room: int) -> list[float]:
     """Ticks on the centres' grid: integers thinned to fit, or round decimals (0.5, 1.0, …)."""
     c = np.asarray(centres, dtype=float)
     if np.allclose(c, np.round(c)):
-        return [float(t) for t in integer_ticks(int(round(c[0])), int(round(c[-1])), room)]
+        return [float(t) for t in integer_ticks(round(c[0]), round(c[-1]), room)]
     span = c[-1] - c[0]
     step = next((s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0) if span / s + 1 <= max(room, 2)), 10.0)
     return [round(t, 6) for t in np.arange(math.ceil(c[0] / step) * step, c[-1] + 1e-9, step)]
@@ -270,7 +283,7 @@ def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=Non
         grid.column = _edges(columns)
     row_axis.tick_values = _linear_ticks(rows, int(plot_h // 14))
     digits = len(str(int(abs(columns).max()))) if columns.size else 1
-    step_axis.tick_values = _linear_ticks(columns, int(plot_w // (7 * digits + 14)))
+    step_axis.tick_values = _linear_ticks(columns, int(plot_w // (7 * digits + 26)))
     if chars_axis is None:
         return
     if characters:
@@ -308,7 +321,7 @@ def _ramp(stops: list[str], n: int) -> list[str]:
     t = np.linspace(0, len(stops) - 1, n)
     lo = np.minimum(t.astype(int), len(stops) - 2)
     mix = rgb[lo] + (rgb[lo + 1] - rgb[lo]) * (t - lo)[:, None]
-    return ["#%02x%02x%02x" % tuple(int(round(c)) for c in row) for row in mix]
+    return ["#" + "".join(f"{round(c):02x}" for c in row) for row in mix]
 
 
 #: one distinct colour per layer of the §1.2 network (viridis-like: ordered and colour-blind safe)
@@ -330,12 +343,13 @@ class Node:
     text: str
     color: int = 0
     below: bool = False  # prefer the text under the box (inputs) instead of over it
+    place: str = ""  # force the text's place ("above", "below", "right", "left"); "" lets the diagram choose
 
 
 #: where a box's text can go: (Label alignment, x offset, y offset) in units of half a box
 LABEL_PLACES = {"above": ("middle", 0.0, -1.0), "below": ("middle", 0.0, 1.0),
                 "right": ("start", 1.0, -0.9), "left": ("end", -1.0, -0.9)}
-CHAR_PX = 7.0  # width of one character of a 12-px label, for thinning crowded rows
+CHAR_PX = 7.5  # width of one character of a 12-px label, for thinning crowded rows
 
 
 def _crossings(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
@@ -361,6 +375,15 @@ def _crossings(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
         t0 = np.where(~parallel & (pk < 0), np.maximum(t0, r), t0)
         t1 = np.where(~parallel & (pk > 0), np.minimum(t1, r), t1)
     return (hit & (t0 <= t1)).sum(axis=1)
+
+
+def _overlaps(box: np.ndarray, others: np.ndarray) -> int:
+    """How many of the boxes ``others`` (left, top, right, bottom) overlap ``box``."""
+    if not len(others):
+        return 0
+    w = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    h = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return int(((w > 0) & (h > 0)).sum())
 
 
 class UnrolledDiagram:
@@ -415,33 +438,42 @@ class UnrolledDiagram:
         return np.stack([left, base - 11, left + widths, base + 3], axis=1)
 
     @classmethod
-    def _places(cls, nodes: list[Node], edges: list[tuple[int, int]], px: float, py: float,
-                gap: float) -> list[str]:
+    def _places(cls, nodes: list[Node], edges: list[tuple[int, int]], px: float, py: float, gap: float,
+                half: float) -> list[str]:
         """For each node, the first place (its preferred side, the other side, upper right, upper left)
-        where its text crosses no edge; failing that, the place it crosses fewest."""
+        where its text crosses no edge, no box and no text placed before it; failing that, the place
+        with the fewest such collisions."""
         xs = np.array([n.x for n in nodes]) * px
         ys = -np.array([n.y for n in nodes]) * py
         widths = np.array([len(n.text) * CHAR_PX for n in nodes])
         seg = np.array([[xs[a], ys[a], xs[b], ys[b]] for a, b in edges]) if edges else np.zeros((0, 4))
-        crossings = {}
-        for place in LABEL_PLACES:
-            crossings[place] = _crossings(cls._label_boxes(place, xs, ys, widths, gap), seg)
+        squares = np.stack([xs - half, ys - half, xs + half, ys + half], axis=1)
+        boxes = {place: cls._label_boxes(place, xs, ys, widths, gap) for place in LABEL_PLACES}
+        crossings = {place: _crossings(b, seg) for place, b in boxes.items()}
+        placed = np.zeros((0, 4))
         places = []
         for i, node in enumerate(nodes):
-            order = ["below", "above"] if node.below else ["above", "below"]
-            order += ["right", "left"]
-            places.append(min(order, key=lambda p: (crossings[p][i], order.index(p))))
+            order = (["below", "above"] if node.below else ["above", "below"]) + ["right", "left"]
+
+            others = np.delete(squares, i, 0)
+            costs = {place: (int(crossings[place][i]) + _overlaps(boxes[place][i], placed)
+                             + _overlaps(boxes[place][i], others), k) for k, place in enumerate(order)}
+            best = node.place or (min(order, key=costs.__getitem__) if node.text else order[0])
+            places.append(best)
+            if node.text:
+                placed = np.vstack([placed, boxes[best][i]])
         return places
 
     @staticmethod
     def _thin(texts: list[str], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:
-        """Blank every 2nd, 3rd… text of a row whose texts are wider than the spacing of their boxes."""
+        """Blank every 2nd, 3rd… text of a row where neighbouring texts are wider than their boxes' spacing."""
         if len(texts) < 2:
             return texts
         order = np.argsort(xs)
-        spacing = float(np.min(np.diff(xs[order]))) * px
-        widest = max(len(t) for t in texts) * CHAR_PX
-        every = max(1, math.ceil((widest + 8) / max(spacing, 1e-9)))
+        widths = np.array([len(texts[i]) * CHAR_PX for i in order])
+        spacing = np.maximum(np.diff(xs[order]) * px, 1e-9)
+        needed = (widths[1:] + widths[:-1]) / 2 + 8
+        every = max(1, math.ceil(float(np.max(needed / spacing))))
         if every == 1:
             return texts
         shown = {int(order[i]) for i in range(0, len(order), every)} | keep
@@ -458,8 +490,11 @@ class UnrolledDiagram:
             self.sy.min, self.sy.max = float(ys.min()) - 0.7, float(ys.max()) + 0.6
         px, py = self._px_per_unit()
         gap = half * (1.5 ** 0.5) + 4  # px from a box's centre to its text: clear of the highlight ring
-        places = self._places(nodes, edges, px, py, gap)
-        keep = set(highlight or [])
+        # a row too crowded for its texts keeps every 2nd, 3rd… (the highlighted box's always); the texts
+        # left are then placed one by one where they collide with nothing
+        texts = self._thin_rows(nodes, xs, px, set(highlight or []))
+        shown = [Node(n.x, n.y, t, n.color, n.below, n.place) for n, t in zip(nodes, texts)]
+        places = self._places(shown, edges, px, py, gap, half)
         with self.boxes.hold_sync(), self.edges.hold_sync(), self.highlight.hold_sync(), self.arrows.hold_sync():
             self.edges.x = np.array([[xs[a], xs[b]] for a, b in edges]) if edges else np.zeros((1, 2))
             self.edges.y = np.array([[ys[a], ys[b]] for a, b in edges]) if edges else np.zeros((1, 2))
@@ -472,22 +507,28 @@ class UnrolledDiagram:
                 self.highlight.default_size = int(size * 1.5)
             self.highlight.visible = bool(highlight)
         for place, mark in self.labels.items():
-            idx = [i for i, p in enumerate(places) if p == place]
-            texts = [nodes[i].text for i in idx]
-            rows = {}
-            for j, i in enumerate(idx):  # thin each row (same y) on its own
-                rows.setdefault(nodes[i].y, []).append(j)
-            for members in rows.values():
-                thinned = self._thin([texts[j] for j in members], xs[[idx[j] for j in members]], px,
-                                     {members.index(j) for j in members if idx[j] in keep})
-                for j, t in zip(members, thinned):
-                    texts[j] = t
+            idx = [i for i, p in enumerate(places) if p == place and texts[i]]
             _, dx, dy = LABEL_PLACES[place]
             with mark.hold_sync():
                 mark.x, mark.y = (xs[idx], ys[idx]) if idx else (np.zeros(1), np.zeros(1))
-                mark.text = texts if idx else [""]
+                mark.text = [texts[i] for i in idx] if idx else [""]
                 mark.x_offset = int(dx * gap)
                 mark.y_offset = int(dy * gap + (14 if dy > 0 else (-2 if dy < 0 else 4)))
+
+    @classmethod
+    def _thin_rows(cls, nodes: list[Node], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:
+        """Every node's text, with crowded rows (same height, same preferred side) thinned."""
+        texts = [n.text for n in nodes]
+        rows: dict = {}
+        for i, n in enumerate(nodes):
+            if n.text:
+                rows.setdefault((n.y, n.below), []).append(i)
+        for members in rows.values():
+            thinned = cls._thin([texts[i] for i in members], xs[members], px,
+                                {k for k, i in enumerate(members) if i in keep})
+            for i, t in zip(members, thinned):
+                texts[i] = t
+        return texts
 
     def _draw_arrows(self, xs, ys, edges, px, py, half) -> None:
         if not edges:

@@ -7,7 +7,13 @@ import ipywidgets as W
 import numpy as np
 import traitlets
 
-from ..core import CharVocab, GenerationSession, load_char_model, next_distribution, repeating_tail
+from ..core import (
+    CharVocab,
+    GenerationSession,
+    load_char_model,
+    next_distribution,
+    repeating_tail,
+)
 from .charts import Node, UnrolledDiagram, bar_chart, fit_y, line_chart
 from .common import PALETTE, LessonWidget, esc, fmt, slider
 from .live_training import LiveTraining

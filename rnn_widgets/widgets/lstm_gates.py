@@ -12,8 +12,26 @@ import traitlets
 from ..core import RNN, load_char_model, seeded
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
-from .charts import Node, UnrolledDiagram, fill_grid, fit_y, line_chart, place_cursor, set_key, timeline_map
-from .common import DIVERGING, PALETTE, SEQUENTIAL, LessonWidget, esc, finite, fmt, slider
+from .charts import (
+    Node,
+    UnrolledDiagram,
+    fill_grid,
+    fit_y,
+    line_chart,
+    place_cursor,
+    set_key,
+    timeline_map,
+)
+from .common import (
+    DIVERGING,
+    PALETTE,
+    SEQUENTIAL,
+    LessonWidget,
+    esc,
+    finite,
+    fmt,
+    slider,
+)
 
 MAX_CHARS = 200
 SHOWN_UNITS = 16
@@ -225,26 +243,35 @@ class LSTMGatesWidget(LessonWidget):
         nxt = {k: float(tr[k][l + 1, unit]) for k in ("h", "c") if k in tr.values}  # c^(l+1), h^(l+1)
         token = f" ('{text[l]}')" if text else ""
         if self.cell == "lstm":
-            nodes = [Node(0, 3, f"c⁽ˡ⁾ = {fmt(v['c'])}", 2), Node(2, 3, f"⊙ f = {fmt(v['f'])}", 2),
-                     Node(4, 3, f"+ i = {fmt(v['i'])}", 2), Node(6, 3, f"c⁽ˡ⁺¹⁾ = {fmt(nxt['c'])}", 2),
-                     Node(0, 0, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True), Node(1.5, 0, "W[·] + b", 8, below=True),
-                     Node(2, 1.5, f"f = {fmt(v['f'])}", 1), Node(3.3, 1.5, f"in = {fmt(v['input_gate'])}", 1),
-                     Node(4.6, 1.5, f"cand = {fmt(v['candidate'])}", 1), Node(6, 1.5, f"o = {fmt(v['o'])}", 1),
-                     Node(7.5, 2.2, f"tanh c = {fmt(float(np.tanh(nxt['c'])))}", 0),
-                     Node(7.5, 0, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 0, below=True)]
-            edges = [(0, 1), (1, 2), (2, 3), (6, 1), (7, 2), (8, 2), (4, 5), (5, 6), (5, 7), (5, 8), (5, 9), (3, 10),
-                     (10, 11), (9, 11)]
+            # c runs along the top; [h; x] feeds each gate's own rows of W along the bottom, each gate sits
+            # under the node it acts on, and each text goes where no edge runs
+            nodes = [Node(0, 3, f"c⁽ˡ⁾ = {fmt(v['c'])}", 2), Node(1.8, 3, "⊙ f", 2), Node(3.9, 3, "+ i", 2),
+                     Node(8, 3, f"c⁽ˡ⁺¹⁾ = {fmt(nxt['c'])}", 2),
+                     Node(0, 0.35, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True),
+                     *(Node(x, 0.35, name, 8, below=True) for x, name in
+                       ((1.8, "W_f"), (3.2, "W_in"), (4.6, "W_cand"), (6.4, "W_o"))),
+                     Node(1.8, 1.3, f"f = {fmt(v['f'])}", 1, place="left"),
+                     Node(3.2, 1.3, f"in = {fmt(v['input_gate'])}", 1, place="left"),
+                     Node(4.6, 1.3, f"cand = {fmt(v['candidate'])}", 1, place="right"),
+                     Node(3.9, 2.15, f"i = in ⊙ cand = {fmt(v['i'])}", 2, place="right"),
+                     Node(6.4, 1.3, f"o = {fmt(v['o'])}", 1, place="right"),
+                     Node(8, 2.15, f"tanh c = {fmt(float(np.tanh(nxt['c'])))}", 0, place="left"),
+                     Node(8, 0.35, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 0, below=True)]
+            edges = [(0, 1), (1, 2), (2, 3), (9, 1), (10, 12), (11, 12), (12, 2), (4, 5), (4, 6), (4, 7), (4, 8),
+                     (5, 9), (6, 10), (7, 11), (8, 13), (3, 14), (14, 15), (13, 15)]
             eq = (f"c<sup>({l + 1})</sup> = c<sup>({l})</sup> ⊙ f + i = {fmt(v['c'])} × {fmt(v['f'])} + "
                   f"{fmt(v['i'])} = {fmt(nxt['c'])}; &nbsp; h<sup>({l + 1})</sup> = o ⊙ tanh(c<sup>({l + 1})</sup>)"
                   f" = {fmt(v['o'])} × {fmt(float(np.tanh(nxt['c'])))} = {fmt(nxt['h'])} &nbsp; (unit {unit})")
         else:
-            nodes = [Node(0, 3, f"h⁽ˡ⁾ = {fmt(v['h'])}", 2), Node(2, 3, f"⊙ z = {fmt(v['z'])}", 2),
-                     Node(4, 3, f"+ (1−z)⊙n = {fmt((1 - v['z']) * v['n'])}", 2),
-                     Node(6, 3, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 2),
-                     Node(0, 0, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True), Node(1.5, 0, "Wx, Wh", 8, below=True),
-                     Node(2, 1.5, f"z = {fmt(v['z'])}", 1), Node(3.3, 1.5, f"r = {fmt(v['r'])}", 1),
-                     Node(4.6, 1.5, f"n = {fmt(v['n'])}", 1)]
-            edges = [(0, 1), (1, 2), (2, 3), (6, 1), (8, 2), (4, 5), (5, 6), (5, 7), (7, 8)]
+            nodes = [Node(0, 3, f"h⁽ˡ⁾ = {fmt(v['h'])}", 2), Node(1.8, 3, "⊙ z", 2),
+                     Node(4.6, 3, f"+ (1−z)⊙n = {fmt((1 - v['z']) * v['n'])}", 2),
+                     Node(8, 3, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 2),
+                     Node(0, 0.35, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True),
+                     *(Node(x, 0.35, name, 8, below=True) for x, name in ((1.8, "W_z"), (3.2, "W_r"), (4.6, "W_n"))),
+                     Node(1.8, 1.3, f"z = {fmt(v['z'])}", 1, place="left"),
+                     Node(3.2, 1.3, f"r = {fmt(v['r'])}", 1, place="left"),
+                     Node(4.6, 1.3, f"n = {fmt(v['n'])}", 1, place="right")]
+            edges = [(0, 1), (1, 2), (2, 3), (8, 1), (10, 2), (4, 5), (4, 6), (4, 7), (5, 8), (6, 9), (7, 10), (9, 10)]
             eq = (f"h<sup>({l + 1})</sup> = z ⊙ h<sup>({l})</sup> + (1 − z) ⊙ n = {fmt(v['z'])} × {fmt(v['h'])} + "
                   f"{fmt(1 - v['z'])} × {fmt(v['n'])} = {fmt(nxt['h'])} &nbsp; (unit {unit}; no output gate)")
         self.cell_diagram.draw(nodes, edges, size=800)

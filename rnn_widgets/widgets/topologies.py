@@ -33,9 +33,11 @@ def topology_nodes(topology: str, ex) -> tuple[list[Node], list[tuple[int, int]]
     state_at = {}
     for t in range(steps):
         decoder = topology == "many-to-many (encoder-decoder)" and t >= n_in
-        label = ("W_dec" if decoder else ("W_enc" if topology.endswith("decoder)") else "W")) if topology != "one-to-one" \
-            else "W"
-        nodes.append(Node(t, 1, f"a⁽{t + 1}⁾·{label}" if steps <= 8 else label, DECODER if decoder else STATE))
+        # one name per group of boxes that share weights (the colour says the rest): the first encoder box
+        # and the last decoder box, so no name sits in the crowded hand-over from encoder to decoder
+        label = ("W_dec" if decoder else ("W_enc" if topology.endswith("decoder)") else "W"))
+        named = t == 0 or (decoder and t == steps - 1)
+        nodes.append(Node(t, 1, label if named else "", DECODER if decoder else STATE))
         state_at[t] = len(nodes) - 1
         if t and topology != "one-to-one":
             edges.append((state_at[t - 1], state_at[t]))
@@ -43,7 +45,7 @@ def topology_nodes(topology: str, ex) -> tuple[list[Node], list[tuple[int, int]]
             nodes.append(Node(t, 0, f"x[{t}]={ex.inputs[t]}", PLAIN, below=True))
             edges.append((len(nodes) - 1, state_at[t]))
         elif t == n_in and topology == "many-to-many (encoder-decoder)":
-            nodes.append(Node(t, 0, "x=⟨start⟩", PLAIN, below=True))  # the decoder's first input
+            nodes.append(Node(t, 0, "x=start", PLAIN, below=True))  # the decoder's first input: a start symbol
             edges.append((len(nodes) - 1, state_at[t]))
     for k, t in enumerate(ex.output_steps):
         ok = ex.correct[k]

@@ -10,8 +10,18 @@ import traitlets
 
 from ..core import RNN, UntiedRNN, parameter_count, seeded, token_vector
 from .charts import (
-    LAYER_COLORS, Node, UnrolledDiagram, bar_chart, fill_grid, fit_ordinal_x, fit_y, layer_color, line_chart,
-    place_cursor, sup, timeline_map,
+    LAYER_COLORS,
+    Node,
+    UnrolledDiagram,
+    bar_chart,
+    fill_grid,
+    fit_ordinal_x,
+    fit_y,
+    layer_color,
+    line_chart,
+    place_cursor,
+    sup,
+    timeline_map,
 )
 from .common import PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 

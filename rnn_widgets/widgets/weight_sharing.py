@@ -73,7 +73,12 @@ class WeightSharingWidget(LessonWidget):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.bar_fig, self.bars, scales = bar_chart("Contribution of each step k to dℓ/dW", "step k", "")
+        self.bar_fig, self.bars, scales = bar_chart("Contribution of each step k to dℓ/dW", "step k",
+                                                    "contribution")
+        # the sum and autograd's answer get a figure of their own on the same ruler, so that their labels
+        # always show however many step labels the left figure has to thin out
+        self.sum_fig, self.sum_bars, _ = bar_chart("Σ and autograd", "", "", y_scale=scales["y"])
+        self.bar_fig.layout.width, self.sum_fig.layout.width = "680px", "200px"
         self.untied_marks = bq.Scatter(x=["1"], y=[0.0], scales=scales, marker="diamond", colors=["#000000"],
                                        default_size=60, display_legend=False)
         self.bar_fig.marks = [self.bars, self.untied_marks]
@@ -90,7 +95,7 @@ class WeightSharingWidget(LessonWidget):
             self._control("step", slider("Step k (right map)", 1, 30)),
         ]
         self._assemble(controls, [
-            self._figure("bars", self.bar_fig),
+            W.HBox([self._figure("bars", self.bar_fig), self.sum_fig]),
             W.HBox([self._figure("total", self.total_fig, half=True), self._figure("step", self.step_fig, half=True)]),
         ])
         self.observe(lambda _: self._run(self._update), names=["seq_len", "weight_scale", "loss_at", "entry", "step"])
@@ -111,14 +116,17 @@ class WeightSharingWidget(LessonWidget):
         L = self.seq_len
         self.controls["step"].max = L
         k = min(self.step, L)
-        labels = [str(i) for i in range(1, L + 1)] + ["Σₖ", "autograd"]
+        labels = [str(i) for i in range(1, L + 1)]
         values = finite(np.concatenate([self._pick(contrib), [self._pick(summed)], [self._pick(total)]]))
-        with self._holding(self.bars, self.untied_marks):
-            self.bars.x, self.bars.y = labels, values
-            self.bars.colors = [PALETTE[0]] * L + [PALETTE[1], PALETTE[2]]
-            self.untied_marks.x = labels[:L]
+        with self._holding(self.bars, self.sum_bars, self.untied_marks):
+            self.bars.x, self.bars.y = labels, values[:L]
+            self.bars.colors = [PALETTE[0]] * L
+            self.sum_bars.x, self.sum_bars.y = ["Σₖ", "autograd"], values[L:]
+            self.sum_bars.colors = [PALETTE[1], PALETTE[2]]
+            self.untied_marks.x = labels
             self.untied_marks.y = finite(self._pick(untied.total["W"].numpy()[:L]))
-        fit_y(self.bar_fig, np.concatenate([values, self.untied_marks.y, [0.0]]))
+        for fig in (self.bar_fig, self.sum_fig):
+            fit_y(fig, np.concatenate([values, self.untied_marks.y, [0.0]]))
         fit_ordinal_x(self.bar_fig, labels)
         lim = float(np.abs(total).max()) or 1.0
         with self._holding(self.total_map, self.step_map):
