@@ -74,8 +74,9 @@ def test_untied_layers_get_only_their_own_step():
 
 def test_parameter_count():
     assert parameter_count(3, 4, 50, tied=True) == 4 * 7 + 4
-    assert parameter_count(3, 4, 50, tied=False) == 50 * (4 * 7 + 4)
-    assert sum(p.numel() for p in UntiedRNN(3, 4, 50).parameters()) == parameter_count(3, 4, 50, tied=False)
+    assert parameter_count(3, 4, 50, tied=False) == 50 * (4 * 7 + 4) - 4 * 4  # W^(1) reads no a^(0)
+    # UntiedRNN keeps W^(1)'s state columns (they multiply a^(0) = 0): exactly those are not counted
+    assert sum(p.numel() for p in UntiedRNN(3, 4, 50).parameters()) == parameter_count(3, 4, 50, tied=False) + 4 * 4
     assert sum(p.numel() for p in RNN(3, 4).parameters()) == parameter_count(3, 4, 50, tied=True)
 
 

@@ -68,8 +68,11 @@ def test_weight_scale_makes_early_contributions_fade():
 def test_weight_sharing_heat_maps():
     w = WeightSharingWidget(seq_len=5, step=3)
     shared, _ = weight_sharing_gradients(5, w.weight_scale, "last")
-    np.testing.assert_allclose(w.step_map.color, shared.contributions["W"][2].numpy())
-    np.testing.assert_allclose(w.total_map.color, shared.total["W"].numpy())
+    np.testing.assert_allclose(w.step_map.color[:, :-1], shared.contributions["W"][2].numpy())
+    np.testing.assert_allclose(w.total_map.color[:, :-1], shared.total["W"].numpy())
+    # b beside W: the last column is dℓ/db, and its per-step contributions add up to it too (Remark 1.1)
+    np.testing.assert_allclose(w.total_map.color[:, -1], shared.total["b"].numpy())
+    np.testing.assert_allclose(shared.contributions["b"].sum(0).numpy(), shared.total["b"].numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("topology", ["one-to-one", "one-to-many", "many-to-one", "many-to-many (encoder-decoder)",

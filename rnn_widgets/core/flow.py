@@ -15,7 +15,7 @@ from torch import Tensor
 from .cells import GRU, LSTM, RNN
 from .device import resolve_device
 from .gradients import clip_by_norm
-from .jacobians import backward_states
+from .jacobians import _slope, _with_recurrent_scale, backward_states
 from .seeding import seeded
 
 MODELS = {"rnn": "plain RNN", "skip": "RNN + skip connection", "lstm": "LSTM", "gru": "GRU"}
@@ -80,6 +80,28 @@ def gradient_norms(model, seq_len: int, scales, seed: int = 0) -> Flow:
     states, weight_grads = backward_states(model, x, u / u.norm(), scales)
     sq = sum(v.pow(2).sum(-1) for v in states.values())  # (L+1, S)
     return Flow(norms=sq.sqrt().T, weight_grads=[w[0] for w in weight_grads.values()], scales=scales)
+
+
+@torch.no_grad()
+def step_jacobian_norms(model: RNN, seq_len: int, scale: float, seed: int = 0) -> Tensor:
+    """The spectral norm of each step's Jacobian da^(k+1)/da^(k) = diag(σ′(z^(k+1))) · scale·W_a (plus I
+    with a skip connection), k = 0 … L−1, on the same input as :func:`gradient_norms` (§1.5).
+
+    Their product bounds how much the gradient can grow over the steps; σ′ ≤ 1 (tanh, sigmoid) keeps
+    each norm at or below the weight scale.
+    """
+    if not isinstance(model, RNN):
+        raise TypeError("per-step Jacobian norms are written out for the plain and skip RNNs only")
+    ref = model.W
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(seq_len, 1, INPUT_SIZE, generator=g, dtype=ref.dtype).to(ref.device)  # as gradient_norms
+    scaled = _with_recurrent_scale(model, float(scale))
+    tr = scaled.trace(x)
+    H = model.hidden_size
+    J = _slope(model.nonlinearity, tr.z[:, 0, :, None]) * scaled.W[:, :H]  # (L, H, H): row i scaled by σ′(z_i)
+    if model.skip:
+        J = J + torch.eye(H, dtype=J.dtype, device=J.device)
+    return torch.linalg.matrix_norm(J, ord=2)
 
 
 def clip_summary(grads: list[Tensor], threshold: float):

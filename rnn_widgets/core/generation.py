@@ -44,8 +44,12 @@ class GenerationSession:
 
     @torch.no_grad()
     def step(self, temperature: float = 1.0, top_k: int | None = None, greedy: bool = False) -> int:
-        """Draw the next character from the current distribution and feed it back."""
-        probs = next_distribution(self.logits, 0.0 if greedy else temperature, top_k)
+        """Draw the next character from the current distribution and feed it back.
+
+        ``entropies`` records the entropy of the distribution drawn from; greedy draws record the model's own
+        distribution (temperature 1), whose most likely character they take.
+        """
+        probs = next_distribution(self.logits, 1.0 if greedy else temperature, top_k)
         idx = sample_next(self.logits, temperature, top_k, greedy=greedy, generator=self.generator)
         self.entropies.append(entropy(probs))
         self.generated.append(idx)

@@ -68,7 +68,10 @@ def parameter_count(input_size: int, hidden_size: int, max_len: int, *, tied: bo
     """Parameters of the §1.3 RNN (``tied=True``) or the §1.2 one-layer-per-token network.
 
     One layer has ``H (H + input) + H`` numbers. The RNN needs one layer whatever the length;
-    the untied network needs ``max_len`` of them.
+    the untied network needs ``max_len`` of them, except that its first layer has no previous layer
+    to read (§1.2: "a^(1) is missing the previous layer output"), so W^(1) has no state columns:
+    ``H · H`` fewer. (:class:`UntiedRNN` keeps those columns, multiplying a^(0) = 0: they never
+    change the output and never get a gradient.)
     """
     per_layer = hidden_size * (hidden_size + input_size) + hidden_size
-    return per_layer if tied else per_layer * max_len
+    return per_layer if tied else per_layer * max_len - hidden_size * hidden_size

@@ -265,11 +265,16 @@ def display_char(ch: str) -> str:
     return {" ": "␣", "\n": "⏎", "\t": "⇥"}.get(ch, ch)
 
 
+def token_label(token: str) -> str:
+    """A token as an axis label: a character made visible, a long word cut to six characters."""
+    return display_char(token) if len(token) == 1 else (token if len(token) <= 6 else token[:5] + "…")
+
+
 def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=None,
-              characters: str | None = None) -> None:
+              characters=None, what: str = "character") -> None:
     """Draw ``data`` (rows × columns) with cell (r, l) centred on ``rows[r]``, ``columns[l]`` (default 0, 1, …),
-    one tick per row and step (thinned when crowded), and, when the steps read ``characters``, those
-    characters along the x axis instead of step numbers."""
+    one tick per row and step (thinned when crowded), and, when the steps read ``characters`` (a string, or
+    a list of tokens: ``what`` names them), those along the x axis instead of step numbers."""
     data = np.asarray(data)
     rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows, dtype=float)
     columns = np.arange(data.shape[1]) if columns is None else np.asarray(columns, dtype=float)
@@ -290,16 +295,17 @@ def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=Non
         # an ordinal domain must be unique: the k-th repeat of a character carries k zero-width spaces
         seen: dict[str, int] = {}
         domain = []
-        for ch in characters:
-            label = display_char(ch)
+        for token in characters:
+            label = token_label(token)
             seen[label] = seen.get(label, -1) + 1
             domain.append(label + "\u200b" * seen[label])
-        num_ticks = ordinal_ticks(len(domain), int(plot_w // 12))
+        widest = max(len(token_label(t)) for t in characters)
+        num_ticks = ordinal_ticks(len(domain), int(plot_w // (7 * widest + 5)))
         step = len(domain) // (num_ticks - 1) if num_ticks else 1
         with chars_axis.hold_sync():
             chars_axis.scale.domain = domain
             chars_axis.num_ticks = num_ticks
-            chars_axis.label = "character read at step l" + (f" (one label in {step})" if step > 1 else "")
+            chars_axis.label = f"{what} read at step l" + (f" (one label in {step})" if step > 1 else "")
             chars_axis.visible = True
         step_axis.visible = False
     else:

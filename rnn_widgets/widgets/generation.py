@@ -43,8 +43,9 @@ class GenerationWidget(LessonWidget):
         "A trained RNN writes text <b>autoregressively</b>: it reads the prompt, gives a probability to every "
         "possible next character, we draw one, and that character becomes the next input x. The bars show the "
         "distribution the last character was drawn from (highlighted). <b>Temperature</b> reshapes it: low "
-        "values (or greedy) make the most likely character win, and the text soon falls into loops; high "
-        "values flatten it toward noise. The shipped model is an LSTM trained on Shakespeare."
+        "values make the most likely character win, and <b>greedy</b> always takes it, so the text falls into "
+        "loops (from the default prompt, greedy text repeats itself within 400 characters: Generate N twice); "
+        "high values flatten it toward noise. The shipped model is an LSTM trained on Shakespeare."
     )
 
     prompt = traitlets.Unicode("ROMEO:\nBut soft, what light").tag(config=True)
@@ -74,8 +75,8 @@ class GenerationWidget(LessonWidget):
         controls = [
             self._control("prompt", W.Textarea(description="Prompt", rows=2, continuous_update=False,
                                                layout=W.Layout(width="420px"))),
-            self._control("temperature", W.FloatLogSlider(min=-1, max=math.log10(3.0), step=0.02, base=10,
-                                                          description="Temperature", readout_format=".2f")),
+            # a linear slider in steps of 0.05 shows the default 0.8 exactly (a log slider showed 0.794)
+            self._control("temperature", slider("Temperature", 0.1, 3.0, 0.05, float_=True, readout_format=".2f")),
             self._control("top_k", slider("Top-k (0: all)", 0, 100)),
             self._control("seed", slider("Seed", 0, 999)),
             self._control("greedy", W.Checkbox(description="Greedy (always the most likely)")),
@@ -136,8 +137,9 @@ class GenerationWidget(LessonWidget):
         if s is None:
             return
         vocab: CharVocab = s.model.vocab
+        # greedy mode shows the model's own distribution (T = 1) with the character greedy takes highlighted
         probs = next_distribution(s.last_logits if s.generated else s.logits,
-                                  0.0 if self.greedy else self.temperature, self.top_k or None).cpu().numpy()
+                                  1.0 if self.greedy else self.temperature, self.top_k or None).cpu().numpy()
         order = np.argsort(-probs, kind="stable")[:TOP]
         chosen = s.generated[-1] if s.generated else None
         with self._holding(self.bars):
@@ -149,6 +151,10 @@ class GenerationWidget(LessonWidget):
         if chosen is None:
             bar_text = f"Before the first step: the most likely next character is {vocab.display(vocab.chars[order[0]])!r} " \
                        f"(p = {fmt(float(probs[order[0]]))}); entropy {fmt(ent)} nats."
+        elif self.greedy:
+            bar_text = f"Greedy took {vocab.display(vocab.chars[chosen])!r}, the most likely character under the " \
+                       f"model (p = {fmt(float(probs[chosen]))} at temperature 1); the model's distribution has " \
+                       f"entropy {fmt(ent)} nats, but greedy ignores everything but its top."
         else:
             bar_text = f"It drew {vocab.display(vocab.chars[chosen])!r} (p = {fmt(float(probs[chosen]))}) from this " \
                        f"distribution; entropy {fmt(ent)} nats (uniform over {len(vocab)} characters: " \
@@ -176,16 +182,21 @@ class GenerationWidget(LessonWidget):
         nodes, edges = [], []
         for j in range(n):
             l = start + j
+            sampled = l + 1 >= len(s.prompt)  # on prompt steps the next input is the prompt's, not a sample
+            top = (f"ŷ = {vocab.display(text[l + 1])!r}" if sampled else f"next = {vocab.display(text[l + 1])!r}") \
+                if l + 1 < len(text) else "ŷ = ?"
             nodes += [Node(j, 0, f"x = {vocab.display(text[l])!r}", 9, below=True), Node(j, 1, "", 0),
-                      Node(j, 2, f"ŷ = {vocab.display(text[l + 1])!r}" if l + 1 < len(text) else "ŷ = ?",
-                           5 if l + 1 >= len(s.prompt) else 8)]
+                      Node(j, 2, top, 5 if sampled else 8)]
             edges += [(3 * j, 3 * j + 1), (3 * j + 1, 3 * j + 2)]
             if j:
-                edges += [(3 * j - 2, 3 * j + 1), (3 * j - 1, 3 * j)]  # state carried; output fed back as x
+                edges.append((3 * j - 2, 3 * j + 1))  # the state carried to the next step
+                if start + j >= len(s.prompt):
+                    edges.append((3 * j - 1, 3 * j))  # the sampled ŷ fed back as the next x
         self.loop.draw(nodes, edges, highlight=[3 * n - 1] if s.generated else None, size=700)
         self.summaries["loop"].value = esc(
-            f"The last {n} steps (blue: the LSTM, its state carried to the right): grey ŷ are prompt characters "
-            "read in, orange ones were sampled and fed back as the next x.")
+            f"The last {n} steps (blue: the LSTM, its state carried to the right). Grey boxes: the prompt's next "
+            "character, which is read in as the next x whatever the model predicts (teacher forcing); orange ŷ: "
+            "characters sampled from the model and fed back as the next x.")
 
     def _entropy_words(self, s: GenerationSession) -> str:
         if not s.entropies:

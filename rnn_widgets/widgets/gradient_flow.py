@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import traitlets
 
-from ..core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
+from ..core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms, step_jacobian_norms
 from .charts import bar_chart, fill_grid, fit_y, line_chart, timeline_map
 from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
 
@@ -36,6 +36,32 @@ def flow_rows(kind: str, nonlinearity: str, seq_len: int, scale: float, seed: in
 def display_norms(norms: np.ndarray) -> np.ndarray:
     """Norms safe for a log axis: inf/NaN and huge values at 1e30, tiny ones at 1e-30."""
     return np.clip(np.nan_to_num(norms, nan=DISPLAY_LIMIT, posinf=DISPLAY_LIMIT), LOW, DISPLAY_LIMIT)
+
+
+@functools.lru_cache(maxsize=64)
+def step_jacobian_norm(kind: str, nonlinearity: str, seq_len: int, scale: float, seed: int, device: str) -> float:
+    """The geometric mean of ‖da^(k+1)/da^(k)‖₂ over the steps (see core.flow.step_jacobian_norms)."""
+    norms = step_jacobian_norms(_model(kind, nonlinearity, seed, device), seq_len, scale, seed)
+    return float(torch.log(norms.clamp_min(1e-300)).mean().exp())
+
+
+def growth_words(at_loss: float, at_start: float, steps: int) -> str:
+    """ " (it shrinks by a factor 6.08e+05 over the 50 steps)", or grows; nothing where a ratio means nothing."""
+    if not (math.isfinite(at_loss) and math.isfinite(at_start)) or at_loss <= 0 or at_start <= 0:
+        return ""
+    ratio = at_start / at_loss
+    how = f"grows by a factor {fmt(ratio)}" if ratio >= 1 else f"shrinks by a factor {fmt(1 / ratio)}"
+    return f" (it {how} over the {steps} steps)"
+
+
+def first_above_one(step0: np.ndarray) -> str:
+    """Where the map's step-0 gradient first exceeds 1, in words (``step0``: one value per map scale)."""
+    above = np.nonzero(np.nan_to_num(step0, nan=np.inf) > 1.0)[0]
+    if not above.size:
+        return f"it stays below 1 up to scale {MAP_SCALES[-1]}."
+    if above[0] == 0:
+        return f"it is above 1 already at scale {MAP_SCALES[0]}."
+    return f"it first exceeds 1 at scale {MAP_SCALES[above[0]]}."
 
 
 def describe_extremes(norms: np.ndarray) -> str:
@@ -66,13 +92,19 @@ class GradientFlowWidget(LessonWidget):
     TITLE = "Vanishing and exploding gradients"
     SECTION = "§1.5"
     EXPLANATION = (
-        "The gradient reaching step k is a <b>product of Jacobians</b>, one per step between k and the loss, so "
-        "its size changes roughly geometrically with the distance: below a scale of about 1 it "
-        "<b>vanishes</b>, above it it can <b>explode</b>. Clipping fixes exploding gradients (it shortens them, "
-        "keeping their direction); vanishing needs architecture: a <b>skip connection</b>, or the LSTM's cell "
-        "state c, whose forget gate f ≈ 1 passes the gradient through almost unchanged. "
+        "The gradient reaching step k is a <b>product of Jacobians</b>, one per step between k and the loss: "
+        "each step back multiplies it by da<sup>(k+1)</sup>/da<sup>(k)</sup> = diag(σ′(z)) W. With σ = identity "
+        "that is W alone, and the gradient <b>vanishes</b> below a weight scale of 1 and <b>explodes</b> above it. "
+        "tanh and sigmoid have σ′ ≤ 1 (much less where they saturate), which shrinks every factor: with them "
+        "the gradient vanishes even at scale 1 and grows only at larger scales (the map says where). "
+        "<b>Clipping</b> tames exploding gradients: it shortens the gradient, keeping its direction, so one "
+        "update cannot throw the weights far. Vanishing needs architecture: a <b>skip connection</b> makes each "
+        "step's Jacobian I + J, so the gradient no longer shrinks (here it even grows); the LSTM's cell state c, "
+        "scaled only by its forget gate f ≈ 1, passes it back on a path no nonlinearity touches. "
         "(The LSTM and GRU start with their keep-gates open, f ≈ z ≈ 0.95, as trained ones learn to.)"
     )
+    #: the learning rate of the SGD step the clipping summary talks about
+    DEMO_LEARNING_RATE = 0.1
 
     seq_len = traitlets.Int(50, min=2, max=300).tag(config=True)
     scale = traitlets.Float(0.9, min=0.1, max=2.0).tag(config=True)
@@ -94,8 +126,9 @@ class GradientFlowWidget(LessonWidget):
             "log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "weight scale", "log₁₀ ‖dℓ/da⁽ᵏ⁾‖",
             column_label="step k", height=230, lo=-12.0, hi=12.0, reverse_rows=False)
         cursor.visible = False
-        self.clip_fig, self.clip_bars, _ = bar_chart("Clipping dℓ/dW by norm", "", "‖dℓ/dW‖ (log)", log_y=True,
-                                                     height=220)
+        self.clip_fig, self.clip_bars, _ = bar_chart(
+            "Clipping the gradient of all weights and biases by its norm", "", "‖dℓ/d(W, b)‖ (log)", log_y=True,
+            height=220)
         models = [(v, k) for k, v in MODELS.items()]
         controls = [
             self._control("model", W.Dropdown(options=models, description="Model")),
@@ -131,23 +164,37 @@ class GradientFlowWidget(LessonWidget):
         fill_grid(self.map_fig, self.map, np.log10(display_norms(rows[1:, ::stride])), rows=MAP_SCALES,
                   columns=np.arange(0, L + 1, stride))
         rho = decay_rate(torch.from_numpy(mine))
+        jac = self._jacobian_norm()
         self._draw_trend(mine, rho)
         shown = [self.lines.y.ravel()] + ([self.trend.y] if self.trend.visible else [])
         fit_y(self.line_fig, np.concatenate(shown))
         trend = "" if rho is None else (
             f" Fitted per-step factor ρ = {fmt(rho)}: each step back multiplies the gradient by about {fmt(rho)}.")
+        if jac is not None:
+            trend += (f" Each step's Jacobian has norm {fmt(jac)} (geometric mean over the steps; the product of "
+                      f"these norms bounds the growth).")
         self.summaries["lines"].value = esc(
-            f"{MODELS[self.model]}: ‖dℓ/da‖ goes from 1 at step {L} to {fmt(float(mine[0]))} at step 0; "
-            f"{MODELS[self.compare]}: {fmt(float(other[0]))} at step 0." + trend + describe_extremes(mine))
+            f"{MODELS[self.model]}: ‖dℓ/da‖ goes from {fmt(float(mine[L]))} at step {L} to {fmt(float(mine[0]))} "
+            f"at step 0{growth_words(float(mine[L]), float(mine[0]), L)}; {MODELS[self.compare]}: "
+            f"{fmt(float(other[0]))} at step 0." + trend + describe_extremes(mine))
         self.summaries["map"].value = esc(
             f"At step 0 (L = {L} steps from the loss) the gradient is {fmt(float(rows[1, 0]))} at scale "
-            f"{MAP_SCALES[0]} and {fmt(float(rows[-1, 0]))} at scale {MAP_SCALES[-1]}; white means ‖·‖ ≈ 1.")
+            f"{MAP_SCALES[0]} and {fmt(float(rows[-1, 0]))} at scale {MAP_SCALES[-1]}; "
+            + first_above_one(rows[1:, 0]) + " White means ‖·‖ ≈ 1, blue smaller, orange larger.")
         self._update_clipping(weight_grads)
         self.equation.value = (
             "<div style='font-family:serif;font-size:15px'>dℓ/da<sup>(k)</sup> = dℓ/da<sup>(L)</sup> · "
             "da<sup>(L)</sup>/da<sup>(L−1)</sup> ⋯ da<sup>(k+1)</sup>/da<sup>(k)</sup>"
             + (f" &nbsp;≈ ρ<sup>L−k</sup>, &nbsp;now ρ ≈ <b>{esc(fmt(rho))}</b>" if rho is not None else "")
+            + (f"; &nbsp;‖da<sup>(k+1)</sup>/da<sup>(k)</sup>‖ ≈ <b>{esc(fmt(jac))}</b>" if jac is not None else "")
             + "</div>")
+
+    def _jacobian_norm(self) -> float | None:
+        """Geometric mean of the per-step Jacobians' spectral norms (plain and skip RNNs), or None."""
+        if self.model not in ("rnn", "skip"):
+            return None
+        return step_jacobian_norm(self.model, self.nonlinearity, self.seq_len, round(self.scale, 4), self.seed,
+                                  str(self.torch_device))
 
     def _draw_trend(self, norms: np.ndarray, rho: float | None) -> None:
         """The fitted geometric trend C·ρ^(L−k), dashed, through the same points the fit used."""
@@ -171,11 +218,14 @@ class GradientFlowWidget(LessonWidget):
             self.clip_bars.base = float(10 ** (np.floor(np.log10(self.clip_bars.y.min())) - 1))
             self.clip_bars.colors = [PALETTE[5], PALETTE[2]]
         fit_y(self.clip_fig, np.concatenate([self.clip_bars.y, [self.clip_bars.base]]))
+        lr = self.DEMO_LEARNING_RATE
         if math.isinf(before):
-            text = "dℓ/dW overflowed: no finite length to clip; lower the scale or the length."
+            text = "The gradient overflowed: no finite length to clip; lower the scale or the length."
         elif factor < 1:
-            text = (f"‖dℓ/dW‖ = {fmt(before)} exceeds {fmt(self.clip)}: multiplied by {fmt(factor)} to "
-                    f"{fmt(after)}; the direction is unchanged (cosine {cosine:.6f}).")
+            text = (f"‖dℓ/d(W, b)‖ = {fmt(before)} exceeds {fmt(self.clip)}: multiplied by {fmt(factor)} to "
+                    f"{fmt(after)}; the direction is unchanged (cosine {cosine:.6f}). With learning rate {lr}, "
+                    f"one SGD step would move the weights by {fmt(lr * before)}; clipped, by {fmt(lr * after)}.")
         else:
-            text = f"‖dℓ/dW‖ = {fmt(before)} is within {fmt(self.clip)}: clipping leaves it alone (factor 1)."
+            text = (f"‖dℓ/d(W, b)‖ = {fmt(before)} is within {fmt(self.clip)}: clipping leaves it alone (factor 1); "
+                    f"an SGD step with learning rate {lr} moves the weights by {fmt(lr * before)}.")
         self.summaries["clipping"].value = esc(text)

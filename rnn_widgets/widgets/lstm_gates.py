@@ -169,7 +169,7 @@ class LSTMGatesWidget(LessonWidget):
             self._control("input_bias", slider("Input-gate bias +", -6.0, 6.0, 0.5, **bias)),
             self._control("output_bias", slider("Output-gate bias +", -6.0, 6.0, 0.5, **bias)),
             self._control("step", slider("Step l", 0, MAX_CHARS)),
-            self._control("unit", slider("Unit (drawing)", 0, SHOWN_UNITS - 1)),
+            self._control("unit", slider("Row of the maps (drawn cell)", 0, SHOWN_UNITS - 1)),
         ]
         pairs = [W.HBox([self._figure(f"map{k}", self.maps[k][0], half=True),
                          self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)]) for k in (0, 2, 4)]
@@ -275,7 +275,9 @@ class LSTMGatesWidget(LessonWidget):
             eq = (f"h<sup>({l + 1})</sup> = z ⊙ h<sup>({l})</sup> + (1 − z) ⊙ n = {fmt(v['z'])} × {fmt(v['h'])} + "
                   f"{fmt(1 - v['z'])} × {fmt(v['n'])} = {fmt(nxt['h'])} &nbsp; (unit {unit}; no output gate)")
         self.cell_diagram.draw(nodes, edges, size=800)
-        self.cell_diagram.fig.title = f"The {self.cell.upper()} cell at step l = {l}, unit {unit}"
+        row = min(self.unit, tr.h.shape[-1] - 1)
+        where = f"unit {unit}" + ("" if row == unit else f" (row {row} of the maps)")
+        self.cell_diagram.fig.title = f"The {self.cell.upper()} cell at step l = {l}, {where}"
         remark = ""
         if self.cell == "gru":
             lstm, gru = (small_char_model(c).card.get("held_out_nats_per_char") for c in ("lstm", "gru"))

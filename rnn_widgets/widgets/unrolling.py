@@ -90,6 +90,10 @@ class UnrollingWidget(LessonWidget):
         self.diagram = UnrolledDiagram("The unrolled network", height=230)
         self.strip_fig, self.strip, self.cursor = timeline_map(
             "States a⁽ˡ⁾ of every step (units × l)", key_label="a⁽ˡ⁾ unit value", height=170, lo=-1.0, hi=1.0)
+        self.x_fig, self.x_map, _ = timeline_map(
+            "Inputs x[l]: each token as a vector (Remark 1.2)", "component", "x[l] component", height=130,
+            lo=-2.5, hi=2.5)
+        self.x_fig.marks[1].visible = False  # no step cursor on the inputs
         self.count_fig, self.count_lines, _ = line_chart(
             "Parameters against the longest input", "maximum length (layers)", "parameters", 2,
             labels=["one layer per token (§1.2)", "shared W, b (§1.3)"], colors=[PALETTE[1], PALETTE[0]])
@@ -110,7 +114,8 @@ class UnrollingWidget(LessonWidget):
             self._control("mean_length", slider("Mean training length", 1.0, 40.0, 0.5, float_=True)),
         ]
         self._assemble(controls, [
-            self._figure("diagram", self.diagram.fig), self._figure("state", self.strip_fig),
+            self._figure("diagram", self.diagram.fig), self._figure("inputs", self.x_fig),
+            self._figure("state", self.strip_fig),
             W.HBox([self._figure("parameters", self.count_fig, half=True),
                     self._figure("reach", self.reach_fig, half=True)]),
         ])
@@ -150,6 +155,13 @@ class UnrollingWidget(LessonWidget):
         with self._holding(self.strip):
             fill_grid(self.strip_fig, self.strip, a.T)  # (H, T+1): row = unit, column = step l
         place_cursor(self.cursor, step, HIDDEN_SIZE)
+        fill_grid(self.x_fig, self.x_map, x.numpy().T, characters=tokens,
+                  what="character" if self.token_unit == "characters" else "token")
+        self.summaries["inputs"].value = esc(
+            f"The network never sees the text itself: each token becomes {INPUT_SIZE} numbers (here a fixed random "
+            f"vector derived from the token, standing in for a word2vec embedding), the same for every occurrence"
+            + (f"; x[{step - 1}] = {tokens[step - 1]!r} is [{', '.join(fmt(float(v), 2) for v in x[step - 1])}]."
+               if step else "."))
         self._draw_counts_and_reach(untied)
         self.summaries["diagram"].value = esc(
             f"{len(tokens)} tokens → {len(tokens)} steps; " +
@@ -165,14 +177,17 @@ class UnrollingWidget(LessonWidget):
         self.equation.value = (
             f"<div style='font-family:serif;font-size:15px'>a<sup>(l+1)</sup> = {sigma}("
             f"{'W<sup>(l+1)</sup>' if untied else 'W'}[a<sup>(l)</sup>; x[l]] + {'b<sup>(l+1)</sup>' if untied else 'b'})"
-            + (f" &nbsp;&nbsp; now: a<sup>({step})</sup> = {sigma}({esc(W_l)}[a<sup>({step - 1})</sup>; "
-               f"x[{step - 1}]] + {esc(b_l)}), x[{step - 1}] = '{esc(tokens[step - 1])}'" if step else "")
+            + (f" &nbsp;&nbsp; now: a<sup>({step})</sup> = {sigma}({esc(W_l)}"
+               + (f"x[0] + {esc(b_l)}) (layer 1 reads no a<sup>(0)</sup>)" if untied and step == 1 else
+                  f"[a<sup>({step - 1})</sup>; x[{step - 1}]] + {esc(b_l)})")
+               + f", x[{step - 1}] = '{esc(tokens[step - 1])}'" if step else "")
             + "</div>")
 
     def _draw_diagram(self, tokens: list[str], untied: bool, step: int) -> None:
         n = min(len(tokens), MAX_DRAWN)
         start = max(0, min(step - n // 2, len(tokens) - n))  # keep the chosen step in view
-        nodes = [Node(start, 1, "no a⁽⁰⁾?" if untied else "a⁽⁰⁾ = 0", 8 if untied else 2)]
+        # §1.2's first layer has no previous layer to read: a grey box, and no edge out of it
+        nodes = [Node(start, 1, "no a⁽⁰⁾" if untied else "a⁽⁰⁾ = 0", 8 if untied else 2)]
         edges = []
         for j, l in enumerate(range(start, start + n)):
             label = tokens[l] if len(tokens[l]) <= 6 else tokens[l][:5] + "…"
@@ -180,17 +195,19 @@ class UnrollingWidget(LessonWidget):
             layer = f"W{sup(f'({l + 1})')}" if untied else "W"
             nodes.append(Node(l + 1, 1, f"a{sup(f'({l + 1})')} · {layer}", layer_color(l + 1) if untied else 0))
             x_idx, a_idx = len(nodes) - 2, len(nodes) - 1
-            edges += [(x_idx, a_idx), (a_idx - 2 if j else 0, a_idx)]
+            edges.append((x_idx, a_idx))
+            if j or not untied or start > 0:
+                edges.append((a_idx - 2 if j else 0, a_idx))
         highlight = [0] if step == start else ([2 * (step - start)] if start < step <= start + n else [])
         self.diagram.draw(nodes, edges, highlight, size=900 if n <= 12 else 500)
 
     def _draw_counts_and_reach(self, untied: bool) -> None:
         lengths = np.arange(1, 51)
         tied = parameter_count(INPUT_SIZE, HIDDEN_SIZE, 1, tied=True)
-        per_token = parameter_count(INPUT_SIZE, HIDDEN_SIZE, 1, tied=False)
+        untied_counts = np.array([parameter_count(INPUT_SIZE, HIDDEN_SIZE, n, tied=False) for n in lengths])
         with self._holding(self.count_lines):
             self.count_lines.x = lengths
-            self.count_lines.y = np.stack([per_token * lengths, np.full(50, tied)])
+            self.count_lines.y = np.stack([untied_counts, np.full(50, tied)])
         fit_y(self.count_fig, self.count_lines.y, zero=True)
         reach = reach_probability(self.max_len, self.mean_length)
         with self._holding(self.reach_bars):
@@ -200,7 +217,8 @@ class UnrollingWidget(LessonWidget):
         fit_y(self.reach_fig, [0.0, 1.0], zero=True)
         fit_ordinal_x(self.reach_fig, self.reach_bars.x)
         self.summaries["parameters"].value = esc(
-            f"At maximum length {self.max_len}: {per_token * self.max_len:,} parameters with one layer per token, "
+            f"At maximum length {self.max_len}: {untied_counts[self.max_len - 1]:,} parameters with one layer per token "
+            f"(layer 1 has no state columns: nothing comes before it), "
             f"{tied:,} with shared weights.")
         self.summaries["reach"].value = esc(
             f"With training sequences {fmt(self.mean_length)} tokens long on average, layer 1 sees every "

@@ -14,8 +14,17 @@ from .charts import bar_chart, fit_ordinal_x, fit_y, heat_map, set_key
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 4
-ENTRIES = [("‖·‖ (Frobenius norm)", "norm")] + [
-    (f"W[{i},{j}]", f"{i},{j}") for i in range(HIDDEN_SIZE) for j in range(HIDDEN_SIZE + INPUT_SIZE)]
+#: what the bars can show: one entry of W or b (signed: the bars then add up to the Σ bar), or the norm
+ENTRIES = [(f"W[{i},{j}]", f"{i},{j}") for i in range(HIDDEN_SIZE) for j in range(HIDDEN_SIZE + INPUT_SIZE)] + [
+    (f"b[{i}]", f"{i},{HIDDEN_SIZE + INPUT_SIZE}") for i in range(HIDDEN_SIZE)] + [
+    ("‖[W | b]‖ (Frobenius norm)", "norm")]
+#: the heat maps' columns: W's state columns, its input columns, then b
+COLUMNS = [f"a{i}" for i in range(HIDDEN_SIZE)] + [f"x{i}" for i in range(INPUT_SIZE)] + ["b"]
+
+
+def with_bias(grads: dict) -> np.ndarray:
+    """[dℓ/dW | dℓ/db]: b's gradient as one more column beside W's (any leading step or layer axes)."""
+    return np.concatenate([grads["W"].numpy(), grads["b"].numpy()[..., None]], axis=-1)
 
 
 @functools.lru_cache(maxsize=64)  # the entry and step controls re-read the same gradients
@@ -68,7 +77,7 @@ class WeightSharingWidget(LessonWidget):
     seq_len = traitlets.Int(8, min=2, max=30).tag(config=True)
     weight_scale = traitlets.Float(0.9, min=0.1, max=3.0).tag(config=True)
     loss_at = traitlets.Enum(["last", "every"], "last").tag(config=True)
-    entry = traitlets.Enum([v for _, v in ENTRIES], "norm").tag(config=True)
+    entry = traitlets.Enum([v for _, v in ENTRIES], "0,5").tag(config=True)
     step = traitlets.Int(8, min=1, max=30).tag(config=True)  # default: the last step, whose share is largest
 
     def __init__(self, **kwargs):
@@ -82,10 +91,10 @@ class WeightSharingWidget(LessonWidget):
         self.untied_marks = bq.Scatter(x=["1"], y=[0.0], scales=scales, marker="diamond", colors=["#000000"],
                                        default_size=60, display_legend=False)
         self.bar_fig.marks = [self.bars, self.untied_marks]
-        self.total_fig, self.total_map, _ = heat_map("dℓ/dW (autograd)", "row of W", "column of W  [a | x]",
-                                                     "dℓ/dW entry", height=180)
-        self.step_fig, self.step_map, _ = heat_map("contribution of step k", "row of W", "column of W  [a | x]",
-                                                   "contribution to dℓ/dW", height=180)
+        self.total_fig, self.total_map, _ = heat_map("dℓ/d[W | b] (autograd)", "row of W", "column of [W | b]",
+                                                     "dℓ/dW or dℓ/db entry", height=180)
+        self.step_fig, self.step_map, _ = heat_map("contribution of step k", "row of W",
+                                                   "column of [W | b]", "contribution to dℓ/dW, dℓ/db", height=180)
         controls = [
             self._control("seq_len", slider("Steps L", 2, 30)),
             self._control("weight_scale", slider("Weight scale", 0.1, 3.0, 0.05, float_=True)),
@@ -110,8 +119,8 @@ class WeightSharingWidget(LessonWidget):
 
     def _update(self) -> None:
         shared, untied = weight_sharing_gradients(self.seq_len, self.weight_scale, self.loss_at)
-        contrib = shared.contributions["W"].numpy()  # (L, H, H+I)
-        total = shared.total["W"].numpy()
+        contrib = with_bias(shared.contributions)  # (L, H, H+I+1): [W | b] per step
+        total = with_bias(shared.total)
         summed = contrib.sum(0)
         L = self.seq_len
         self.controls["step"].max = L
@@ -124,29 +133,33 @@ class WeightSharingWidget(LessonWidget):
             self.sum_bars.x, self.sum_bars.y = ["Σₖ", "autograd"], values[L:]
             self.sum_bars.colors = [PALETTE[1], PALETTE[2]]
             self.untied_marks.x = labels
-            self.untied_marks.y = finite(self._pick(untied.total["W"].numpy()[:L]))
+            self.untied_marks.y = finite(self._pick(with_bias(untied.total)[:L]))
         for fig in (self.bar_fig, self.sum_fig):
             fit_y(fig, np.concatenate([values, self.untied_marks.y, [0.0]]))
         fit_ordinal_x(self.bar_fig, labels)
         lim = float(np.abs(total).max()) or 1.0
         with self._holding(self.total_map, self.step_map):
-            self.total_map.color = finite(total)
-            self.step_map.color = finite(contrib[k - 1])
+            self.total_map.color, self.total_map.column = finite(total), COLUMNS
+            self.step_map.color, self.step_map.column = finite(contrib[k - 1]), COLUMNS
         for fig in (self.total_fig, self.step_fig):  # one colour range: the step's share reads against the total
             set_key(fig, -lim, lim)
         diff = float(np.abs(summed - total).max())
-        what = "‖contribution‖" if self.entry == "norm" else f"dℓ/dW[{self.entry}]"
+        what = "‖contribution‖" if self.entry == "norm" else "dℓ/d" + dict((v, k) for k, v in ENTRIES)[self.entry]
         strongest = int(np.argmax(np.abs(self._pick(contrib)))) + 1
         self.summaries["bars"].value = esc(
             f"{what} per step: largest at step {strongest} ({fmt(values[strongest - 1])}), step 1 gives "
             f"{fmt(values[0])}; the sum over steps is {fmt(values[L])} and autograd says {fmt(values[L + 1])}."
             + (" (Norms do not add: the Σ bar is the norm of the summed matrix.)" if self.entry == "norm" else ""))
-        self.summaries["total"].value = esc(f"dℓ/dW has entries from {fmt(total.min())} to {fmt(total.max())}.")
+        self.summaries["total"].value = esc(
+            f"dℓ/dW has entries from {fmt(total[:, :-1].min())} to {fmt(total[:, :-1].max())}; dℓ/db (last column) "
+            f"from {fmt(total[:, -1].min())} to {fmt(total[:, -1].max())}.")
         self.summaries["step"].value = esc(
-            f"Step {k} alone contributes {fmt(float(np.linalg.norm(contrib[k - 1])))} of the norm "
-            f"{fmt(float(np.linalg.norm(total)))}; in the untied network this is all W⁽{k}⁾ would get.")
+            f"Step {k}'s contribution has norm {fmt(float(np.linalg.norm(contrib[k - 1])))} (the whole gradient: "
+            f"{fmt(float(np.linalg.norm(total)))}); in the untied network this is all W⁽{k}⁾, b⁽{k}⁾ would get.")
         self.equation.value = (
-            "<div style='font-family:serif;font-size:15px'>dℓ/dW = Σ<sub>k=1…L</sub> (dℓ/dz<sup>(k)</sup>) "
-            "[a<sup>(k−1)</sup>; x[k−1]]<sup>⊤</sup>, &nbsp; z<sup>(k)</sup> = W[a<sup>(k−1)</sup>; x[k−1]] + b"
+            "<div style='font-family:serif;font-size:15px'>dℓ/dW = Σ<sub>k=1…L</sub> (dℓ/da<sup>(k)</sup>)"
+            "(da<sup>(k)</sup>/dW) (§1.5) = Σ<sub>k</sub> (dℓ/dz<sup>(k)</sup>) [a<sup>(k−1)</sup>; x[k−1]]"
+            "<sup>⊤</sup>, &nbsp; dℓ/dz<sup>(k)</sup> = dℓ/da<sup>(k)</sup> ⊙ σ′(z<sup>(k)</sup>), &nbsp; "
+            "z<sup>(k)</sup> = W[a<sup>(k−1)</sup>; x[k−1]] + b; &nbsp; dℓ/db = Σ<sub>k</sub> dℓ/dz<sup>(k)</sup>"
             f" &nbsp;&nbsp; now: max |Σ<sub>k</sub> − autograd| = <b>{esc(fmt(diff, 2))}</b>"
             f"{' (equal up to rounding)' if diff < 1e-9 else ''}</div>")
