@@ -16,6 +16,7 @@ trains when a widget is built.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -26,8 +27,10 @@ from torch import Tensor, nn
 from .cells import LSTM, RNN
 
 DIGITS = 10
-MAX_LEN = 8
+MAX_LEN = 8  # the models were trained on lengths 1 … MAX_LEN
+LONGEST = 16  # the widget lets students go this far: past MAX_LEN the models meet lengths they never saw
 WEIGHTS = "topologies.pt"
+LENGTHS_FILE = "topology_lengths.json"  # accuracy_by_length, measured by scripts/measure_topology_lengths.py
 
 
 def one_hot(d: Tensor, size: int = DIGITS + 1) -> Tensor:
@@ -167,3 +170,48 @@ def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) 
         return Example(d.flatten().tolist(), out, d.flatten().flip(0).tolist(),
                        list(range(input_len, 2 * input_len)))
     raise ValueError(f"unknown topology {topology!r}")
+
+
+@functools.lru_cache(maxsize=8)
+@torch.no_grad()
+def accuracy_by_length(topology: str, lengths: tuple[int, ...] = tuple(range(1, LONGEST + 1)),
+                       examples: int = 200, seed: int = 12345) -> tuple[float, ...]:
+    """The shipped model's accuracy at each length (fraction of output digits or answers right, on
+    ``examples`` fresh random examples per length, one batched run each), so a plot shows §1.2's
+    "hard to generalize to longer sequences" past the trained lengths 1 … MAX_LEN.
+
+    The length is the output length for one-to-many and the input length for the others.
+    """
+    if topology == "one-to-one":
+        raise ValueError("one-to-one has no sequence length")
+    g = torch.Generator().manual_seed(seed)
+    m = load_task_models()
+    out = []
+    for n in lengths:
+        if topology == "one-to-many":
+            d = torch.randint(0, DIGITS, (examples,), generator=g)
+            guess = m["count"](d, n).argmax(-1)  # (n, B)
+            right = guess == (d + torch.arange(1, n + 1)[:, None]) % DIGITS
+        elif topology == "many-to-one":
+            x = torch.rand(n, examples, 1, generator=g) * 2 - 1
+            right = (m["sign"](x) > 0) == (x.sum((0, 2)) > 0)
+        elif topology == "many-to-many (synced)":
+            x = torch.rand(n, examples, 1, generator=g) - 0.5
+            right = (m["running"](x) - x[..., 0].cumsum(0)).abs() < 0.15
+        elif topology == "many-to-many (encoder-decoder)":
+            d = torch.randint(0, DIGITS, (n, examples), generator=g)
+            right = m["reverse"](d, n).argmax(-1) == d.flip(0)
+        else:
+            raise ValueError(f"unknown topology {topology!r}")
+        out.append(float(right.float().mean()))
+    return tuple(out)
+
+
+@functools.cache
+def shipped_accuracy_by_length(topology: str) -> tuple[float, ...]:
+    """:func:`accuracy_by_length` for lengths 1 … LONGEST as measured and shipped (a widget cannot wait seconds)."""
+    path = resources.files("rnn_widgets.core") / "data" / LENGTHS_FILE
+    table = json.loads(path.read_text(encoding="utf-8"))["accuracy"]
+    if topology not in table:
+        raise ValueError(f"no length measurements for {topology!r}")
+    return tuple(table[topology])

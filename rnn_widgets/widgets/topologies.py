@@ -1,12 +1,14 @@
 """§1.3's diagrams: one-to-one, one-to-many, many-to-one, and the two many-to-many topologies, each run live."""
 from __future__ import annotations
 
+import bqplot as bq
 import ipywidgets as W
+import numpy as np
 import traitlets
 
-from ..core.tasks import MAX_LEN, run_topology
-from .charts import Node, UnrolledDiagram
-from .common import LessonWidget, esc, show_or_hide, slider
+from ..core.tasks import LONGEST, MAX_LEN, run_topology, shipped_accuracy_by_length
+from .charts import Node, UnrolledDiagram, fit_y, line_chart
+from .common import GREY, PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 
 TOPOLOGIES = {
     "one-to-one": (("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
@@ -75,12 +77,13 @@ class TopologiesWidget(LessonWidget):
         "Different applications wire the same recurrent step differently: where inputs x[l] enter, where "
         "outputs ŷ are read and where the loss ℓ is taken. Boxes of the same colour share W, b. The numbers "
         "are live: a tiny network trained on the task (shipped with the package) answers each example; "
-        "✗ marks a wrong answer."
+        "✗ marks a wrong answer. The networks were trained on lengths 1 to {MAX_LEN} only: go longer and see "
+        "§1.2's warning, that a network generalises poorly to longer sequences than it was trained on."
     )
 
     topology = traitlets.Enum(list(TOPOLOGIES), "many-to-many (encoder-decoder)").tag(config=True)
-    input_len = traitlets.Int(5, min=1, max=MAX_LEN).tag(config=True)
-    output_len = traitlets.Int(4, min=1, max=MAX_LEN).tag(config=True)
+    input_len = traitlets.Int(5, min=1, max=LONGEST).tag(config=True)
+    output_len = traitlets.Int(4, min=1, max=LONGEST).tag(config=True)
     seed = traitlets.Int(0, min=0, max=99).tag(config=True)
 
     def __init__(self, **kwargs):
@@ -89,11 +92,19 @@ class TopologiesWidget(LessonWidget):
         controls = [
             self._control("topology", W.Dropdown(options=list(TOPOLOGIES), description="Topology",
                                                  layout=W.Layout(width="380px"))),
-            self._control("input_len", slider("Input length", 1, MAX_LEN)),
-            self._control("output_len", slider("Output length", 1, MAX_LEN)),
+            self._control("input_len", slider("Input length", 1, LONGEST)),
+            self._control("output_len", slider("Output length", 1, LONGEST)),
             self._control("seed", slider("Example", 0, 99)),
         ]
-        self._assemble(controls, [self._figure("diagram", self.diagram.fig)])
+        self.acc_fig, self.acc_line, scales = line_chart(
+            f"Accuracy against length (trained on lengths 1–{MAX_LEN})", "length", "accuracy", 1,
+            colors=[PALETTE[0]], height=200, markers=True)
+        # the edge of the training lengths, and the length shown above
+        self.trained_edge = bq.Lines(x=[MAX_LEN + 0.5] * 2, y=[0.0, 1.0], scales=scales, colors=[GREY],
+                                     line_style="dashed", stroke_width=1.5)
+        self.current = bq.Scatter(x=[1.0], y=[1.0], scales=scales, colors=[PALETTE[5]], default_size=120)
+        self.acc_fig.marks = [self.acc_line, self.trained_edge, self.current]
+        self._assemble(controls, [self._figure("diagram", self.diagram.fig), self._figure("lengths", self.acc_fig)])
         self.observe(lambda _: self._run(self._update), names=["topology", "input_len", "output_len", "seed"])
         self._run(self._update)
 
@@ -104,7 +115,10 @@ class TopologiesWidget(LessonWidget):
         show_or_hide(self.controls["input_len"], self.topology not in ("one-to-one", "one-to-many"))
         show_or_hide(self.controls["output_len"], self.topology == "one-to-many")
         nodes, edges = topology_nodes(self.topology, ex)
-        self.diagram.draw(nodes, edges, size=700 if len(ex.inputs) + len(ex.outputs) > 10 else 900)
+        columns = max(n.x for n in nodes) + 2.6  # the drawn steps and the margins beside them
+        side = min(30.0, 0.7 * 860 / columns)  # px: boxes shrink with the number of steps, never touching
+        self.diagram.draw(nodes, edges, size=int(side * side))
+        self._draw_lengths()
         self.diagram.fig.title = f"{self.topology}: {application}  (task here: {task})"
         right = sum(ex.correct)
         self.summaries["diagram"].value = esc(
@@ -114,3 +128,23 @@ class TopologiesWidget(LessonWidget):
             f"<div style='max-width:860px'>{esc(what)} "
             + ("<i>The output length here equals the input length.</i>"
                if self.topology.startswith("many-to-many") else "") + "</div>")
+
+    def _draw_lengths(self) -> None:
+        """Accuracy at every length (shipped measurements), the trained range, and where this example is."""
+        applies = self.topology != "one-to-one"
+        self.acc_fig.layout.display = "" if applies else "none"
+        self.summaries["lengths"].layout.display = "" if applies else "none"
+        if not applies:
+            return
+        acc = np.array(shipped_accuracy_by_length(self.topology))
+        n = self.output_len if self.topology == "one-to-many" else self.input_len
+        lengths = np.arange(1, len(acc) + 1)
+        with self._holding(self.acc_line, self.current):
+            self.acc_line.x, self.acc_line.y = lengths, acc
+            self.current.x, self.current.y = [float(n)], [float(acc[n - 1])]
+        fit_y(self.acc_fig, [0.0, 1.0], zero=True)
+        trained = acc[:MAX_LEN].min()
+        self.summaries["lengths"].value = esc(
+            f"Fraction of {'outputs' if self.topology != 'many-to-one' else 'answers'} right over 200 random examples "
+            f"per length: at least {fmt(100 * trained, 3)}% up to the trained length {MAX_LEN}, "
+            f"{fmt(100 * acc[-1], 3)}% at length {len(acc)}; at length {n} (orange): {fmt(100 * acc[n - 1], 3)}%.")
