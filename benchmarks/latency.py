@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import statistics
 import sys
@@ -125,7 +126,7 @@ def main() -> None:
                 note("warm median", 1e3 * statistics.median(warm[trait]), where)
                 note("warm max", 1e3 * max(warm[trait]), where)
             print(f"{name:20} {trait:14} | {fmt_row(cold.get(trait)):>26}  | {fmt_row(warm.get(trait)):>26}")
-        if build == build:
+        if not math.isnan(build):
             print(f"{name:20} {'(build)':14} | {'':26}  | {1e3 * build:8.0f}")
     for key, (value, where) in worst.items():
         print(f"worst {key:12}: {value:8.1f} ms  ({where})")

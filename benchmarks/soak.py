@@ -34,7 +34,7 @@ def random_value(control: W.Widget, rng: random.Random):
     if isinstance(control, W.FloatLogSlider):
         return control.base ** rng.uniform(control.min, control.max)
     if isinstance(control, (W.IntSlider, W.FloatSlider)):
-        n = int(round((control.max - control.min) / control.step))
+        n = round((control.max - control.min) / control.step)
         v = control.min + control.step * rng.randint(0, max(n, 0))
         return int(v) if isinstance(control, W.IntSlider) else float(v)
     values = control_values(control)
@@ -83,10 +83,13 @@ def main() -> None:
     per_widget: collections.Counter = collections.Counter()
     first_error = None
     rss_warm = rss_warm_trimmed = None
+    checkpoints = []  # (changes, RSS) every tenth of the run: does it level off?
     t0 = time.perf_counter()
     for i in range(args.changes):
         if i == args.warmup:
             rss_warm, rss_warm_trimmed = rss_mb(), rss_mb(trim=True)
+        if i and i % max(1, args.changes // 10) == 0:
+            checkpoints.append((i, rss_mb()))
         name, label, control = rng.choice(moves)
         while getattr(control, "disabled", False):  # e.g. LSTMGates' text box while the source is the task
             name, label, control = rng.choice(moves)
@@ -115,6 +118,7 @@ def main() -> None:
     print(f"RSS after {args.warmup} warm-up changes: {rss_warm:.1f} MB; at the end: {rss_end:.1f} MB; "
           f"growth {rss_end - rss_warm:+.1f} MB (goal < 10 MB); after malloc_trim: {rss_warm_trimmed:.1f} → "
           f"{rss_end_trimmed:.1f} MB, {rss_end_trimmed - rss_warm_trimmed:+.1f} MB")
+    print("RSS along the run (MB): " + ", ".join(f"{i}: {r:.0f}" for i, r in checkpoints))
     print(f"exceptions: {sum(exceptions.values())}" + "".join(f"\n  {k} × {v}" for k, v in exceptions.items()))
     print(f"non-finite marks: {sum(bad_marks.values())}" + "".join(f"\n  {k} × {v}" for k, v in bad_marks.items()))
     print(f"banners (messages shown instead of a figure update): {sum(banners.values())}"

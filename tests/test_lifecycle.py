@@ -189,7 +189,7 @@ def test_the_interpreter_exits_cleanly_while_training():
         assert panel.running
         print("leaving at step", panel.progress.value, flush=True)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=False)
     assert "leaving at step" in done.stdout, done.stderr
     assert done.returncode == 0, done.stderr
     assert "terminate called" not in done.stderr

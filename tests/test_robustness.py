@@ -35,11 +35,8 @@ def test_export_refuses_settings_for_a_widget_it_does_not_know(tmp_path):
 
 
 def test_a_frame_whose_knob_value_is_refused_stops_the_export(monkeypatch):
-    from rnn_widgets import export
-
-    monkeypatch.setitem(export.KNOBS, "UnrollingWidget", export.StaticKnob("step", "Step l", (0, 1)))
     monkeypatch.setattr(UnrollingWidget, "prepare_static_frame", lambda self: self.show_error("no frame here"))
-    with pytest.raises(ValueError, match="UnrollingWidget at Step l = 0: no frame here"):
+    with pytest.raises(ValueError, match="^UnrollingWidget at .*Step.*: no frame here$"):
         build_page("UnrollingWidget")
 
 
