@@ -1,0 +1,102 @@
+"""The notebooks' answers quote numbers; each one must be what the widget shows in the state the question sets.
+
+Each row: the notebook, how the question sets the widget up, which sentence to read, and the words quoted in the
+answer (they must appear in both)."""
+import html
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+import rnn_widgets as rw
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SENTENCE = "the cat sat on the mat and then it slept in the sun"
+
+
+def generated(**settings):
+    """The generation widget after one press of Generate N."""
+    w = rw.GenerationWidget(**settings)
+    w.generate(w.n_generate)
+    return w
+
+
+def greedy_twice(w):
+    w.generate(w.n_generate)
+    first = w.summaries["entropy"].value
+    w.generate(w.n_generate)
+    return first
+
+
+ANSWERS = [
+    ("01_unrolling", lambda: rw.UnrollingWidget(text=SENTENCE, mode="untied", max_len=12), "diagram",
+     "12 different layers W⁽¹⁾…W⁽¹²⁾"),
+    ("01_unrolling", lambda: rw.UnrollingWidget(max_len=50), "parameters", "3,264"),
+    ("01_unrolling", lambda: rw.UnrollingWidget(max_len=50), "parameters", "66"),
+    ("01_unrolling", lambda: rw.UnrollingWidget(), "reach", "1.4%"),
+    ("01_unrolling", lambda: rw.UnrollingWidget(step=5), "inputs", "[-0.98, 0.67, 2.2, -0.45]"),
+    ("01_unrolling", lambda: rw.UnrollingWidget(step=1), "inputs", "[-0.98, 0.67, 2.2, -0.45]"),
+    ("02_weight_sharing", lambda: rw.WeightSharingWidget(), "bars", "the sum over steps is 1.23 and autograd says 1.23"),
+    ("02_weight_sharing", lambda: rw.WeightSharingWidget(seq_len=20, weight_scale=0.3, entry="norm"), "bars", "2.71"),
+    ("02_weight_sharing", lambda: rw.WeightSharingWidget(seq_len=20, weight_scale=0.3, entry="norm"), "bars",
+     "1.38e-11"),
+    ("02_weight_sharing", lambda: rw.WeightSharingWidget(entry="norm"), "bars", "the sum over steps is 2.89"),
+    ("02_weight_sharing", lambda: rw.WeightSharingWidget(), "total", "dℓ/db (last column) from -0.56 to 1.4"),
+    ("03_topologies", lambda: rw.TopologiesWidget(input_len=16), "lengths", "59.7%"),
+    ("03_topologies", lambda: rw.TopologiesWidget(input_len=16), "lengths", "100%"),
+    ("03_topologies", lambda: rw.TopologiesWidget(topology="many-to-one", input_len=16), "lengths", "95.5% at length 16"),
+    ("04_generation", lambda: generated(temperature=3.0), "entropy", "3.06 nats per step"),
+    ("04_generation", lambda: generated(temperature=0.3), "entropy", "0.503 nats per step"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "map", "it first exceeds 1 at scale 1.6"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(nonlinearity="identity"), "map", "1.1"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "lines", "0.763"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "lines", "0.897"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(model="skip", scale=0.5), "lines",
+     "it grows by a factor 52.9 over the 50 steps"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(model="skip", scale=0.5), "lines", "1.13"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "0.325"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "cosine 1.000000"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "0.308"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(forget_bias=-6.0), "cell", "11.9%"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(forget_bias=-6.0), "gradients", "1.71e-28"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients", "0.372"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients", "1.11e-06"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.68 nats/char"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.75"),
+]
+
+
+def answers_text(name: str) -> str:
+    nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def shown(widget, key: str) -> str:
+    return html.unescape(widget.summaries[key].value)
+
+
+@pytest.mark.parametrize("name, make, key, words", ANSWERS, ids=[f"{a[0]}:{a[3][:30]}" for a in ANSWERS])
+def test_the_answer_quotes_what_the_widget_shows(name, make, key, words):
+    assert words in answers_text(name), f"{name}'s answers no longer quote {words!r}"
+    assert words in shown(make(), key)
+
+
+def test_greedy_loops_after_400_characters_not_200():
+    w = rw.GenerationWidget(greedy=True)
+    after_200 = html.unescape(greedy_twice(w))
+    assert "200 characters generated" in after_200 and "fallen into a loop" not in after_200
+    assert "fallen into a loop" in shown(w, "entropy")
+    assert "fallen into a loop" in answers_text("04_generation")
+
+
+def test_norms_of_contributions_add_up_to_more_than_the_norm_of_their_sum():
+    w = rw.WeightSharingWidget(entry="norm")
+    assert np.sum(w.bars.y) > 1.5 * w.sum_bars.y[0]  # "the blue bars add up to much more"
+
+
+def test_every_lecture_notebook_asks_predict_then_check_questions_with_answers():
+    for path in sorted(EXAMPLES.glob("0[1-6]_*.ipynb")):
+        text = answers_text(path.stem)
+        assert 3 <= text.count("**Predict first**") <= 5, path.name
+        assert text.count("<details><summary>Answer</summary>") == text.count("**Predict first**"), path.name
