@@ -49,14 +49,25 @@ def _setting(text: str) -> tuple[str, str, object]:
     return name, trait, value
 
 
+def _knobs(text: str) -> tuple[str, list[str]]:
+    """``WIDGET=TRAIT,TRAIT`` for ``export --knobs``: the knobs a widget's page keeps live."""
+    name, equals, traits = text.partition("=")
+    knobs = [t.strip() for t in traits.split(",") if t.strip()]
+    if not (equals and name and knobs):
+        raise argparse.ArgumentTypeError(f"expected WIDGET=TRAIT[,TRAIT...] (e.g. GradientFlowWidget=scale,model), "
+                                         f"got {text!r}")
+    return name, knobs
+
+
 def export(args: argparse.Namespace) -> int:
     from .export import export_site
 
     options: dict[str, dict] = {}
     for name, trait, value in args.set or []:
         options.setdefault(name, {})[trait] = value
+    knobs = dict(args.knobs or [])
     try:
-        pages = export_site(args.out, args.widgets or None, js=args.js, options=options)
+        pages = export_site(args.out, args.widgets or None, js=args.js, options=options, knobs=knobs)
     except ValueError as exc:
         print(f"rnn-widgets export: {exc}", file=sys.stderr)
         return 2
@@ -95,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--set", action="append", type=_setting, metavar="WIDGET.TRAIT=VALUE",
                    help="a setting of a widget's page (repeatable), e.g. --set UnrollingWidget.text='a b c'; "
                         "a setting the widget refuses stops the export with its message (exit status 2)")
+    e.add_argument("--knobs", action="append", type=_knobs, metavar="WIDGET=TRAIT,TRAIT",
+                   help="the knobs a widget's page keeps live (repeatable; at most 3 per page), e.g. "
+                        "--knobs GradientFlowWidget=scale,model; a knob that cannot be precomputed (free text) "
+                        "or a grid of too many frames stops the export with a message (exit status 2)")
     e.set_defaults(func=export)
     args = parser.parse_args(argv)
     return args.func(args)

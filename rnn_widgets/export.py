@@ -1,16 +1,22 @@
-"""Static HTML pages for course sites: each widget's main knob still works, with no kernel.
+"""Static HTML pages for course sites: the knobs of each widget's question still work, with no kernel.
 
-A slider in a static page cannot call Python, so we compute the widget's figures for a grid of
-knob values at export time, with the same code the live widget runs, and let the page switch
-between these frames: a ``SelectionSlider`` is ``jslink``-ed to a ``Stack``'s ``selected_index``.
-Everything else on the page is fixed at the widget's defaults (the page says which).
+A slider in a static page cannot call Python, so we compute the widget's figures for every combination of
+the live knobs' values at export time, with the same code the live widget runs, and let the page switch
+between these frames with nested ``Stack``s: the outer one switched by the first knob, every inner one by the
+next (each knob's control is ``jslink``-ed to every Stack of its level; one control may link to many). No
+custom JavaScript runs. Frames share every widget that is the same in both (layouts, axes, whole figures),
+so a page grows with what actually changes. Everything else is fixed at the widget's defaults (the page says
+which).
 
-    rnn-widgets export --out site [widget names] [--js cdn|local]
+    rnn-widgets export --out site [widget names] [--js cdn|local] [--knobs WIDGET=TRAIT,TRAIT]
 """
 from __future__ import annotations
 
+import hashlib
 import html
+import itertools
 import json
+import math
 import re
 import shutil
 import sys
@@ -19,6 +25,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import bqplot as bq
 import ipywidgets as W
 import numpy as np
 import traitlets
@@ -27,6 +34,7 @@ from ipywidgets.embed import dependency_state, embed_data, escape_script
 from . import WIDGETS
 from .widgets.charts import sup
 from .widgets.common import close_tree, fmt
+from .widgets.a11y import STATIC_SCRIPT
 
 HTML_MANAGER = "1.0.15"
 NO_FAVICON = "<link rel='icon' href='data:,'>"  # no request for /favicon.ico (a 404 in the console)
@@ -36,74 +44,288 @@ CDN_EMBED = f"https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@{HTML_M
 
 @dataclass(frozen=True)
 class StaticKnob:
-    """The knob that stays live in a widget's static page, and the grid of values precomputed for it."""
+    """A knob that stays live in a static page, and the values precomputed for it."""
 
     trait: str
-    label: str
+    label: str  # the control's description, in the widget's words
     values: tuple
+    names: tuple  # each value as the control shows it
+    choices: bool = False  # buttons (a choice among options) rather than a slider (numbers)
 
     def labels(self) -> list[str]:
-        return [v if isinstance(v, str) else fmt(float(v)) for v in self.values]
+        return list(self.names)
 
 
-KNOBS: dict[str, StaticKnob] = {
-    "UnrollingWidget": StaticKnob("step", "Step l", tuple(range(7))),
-    "WeightSharingWidget": StaticKnob("weight_scale", "Weight scale", tuple(np.round(np.linspace(0.2, 2.0, 10), 2))),
-    "TopologiesWidget": StaticKnob("topology", "Topology", (
-        "one-to-one", "one-to-many", "many-to-one", "many-to-many (encoder-decoder)", "many-to-many (synced)")),
-    "GenerationWidget": StaticKnob("temperature", "Temperature", (0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0)),
-    "GradientFlowWidget": StaticKnob("scale", "Weight scale", tuple(np.round(np.arange(0.2, 2.01, 0.2), 2))),
-    "LSTMGatesWidget": StaticKnob("forget_bias", "Forget-gate bias +", tuple(float(v) for v in range(-6, 7, 2))),
+#: each page's live knobs, chosen for the question the page asks, and that question in one sentence
+PAGES: dict[str, tuple[tuple[str, ...], str]] = {
+    "UnrollingWidget": (("step", "mode"), "Step through the sentence with one layer per token and with shared "
+                        "weights, and count what each new step costs in parameters."),
+    "WeightSharingWidget": (("weight_scale", "loss_at"), "Move the weight scale and where the loss is taken to see "
+                            "how much each step adds to the one gradient of the shared W."),
+    "TopologiesWidget": (("topology", "seed"), "Switch the topology and try other examples to see where inputs "
+                         "enter, where outputs are read and whether the trained network gets them right."),
+    "GenerationWidget": (("temperature", "prompt", "seed"), "Move the temperature, change the prompt and draw "
+                         "another sample to see how sure the model is and how much the text it writes varies."),
+    "GradientFlowWidget": (("scale", "model"), "Move the weight scale and switch the model to see whether the "
+                           "LSTM keeps the gradient where the plain RNN loses it."),
+    "LSTMGatesWidget": (("forget_bias", "step"), "Move the forget-gate bias and step through the sequence to see "
+                        "how long the cell state remembers the first input."),
 }
+
+#: the precomputed values of knobs whose full range is too fine or too wide to show whole, or free text
+#: (the page then offers these few); any other knob gets every choice, every integer, or ~11 even steps
+GRIDS: dict[tuple[str, str], tuple] = {
+    ("WeightSharingWidget", "weight_scale"): tuple(float(v) for v in np.round(np.linspace(0.2, 2.0, 10), 2)),
+    ("GenerationWidget", "temperature"): (0.1, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 3.0),
+    ("GenerationWidget", "prompt"): ("ROMEO:\nBut soft, what light", "JULIET:\nO Romeo, Romeo",
+                                     "HAMLET:\nTo be, or not to be"),
+    ("GenerationWidget", "seed"): (0, 1, 2),
+    ("GradientFlowWidget", "scale"): tuple(float(v) for v in np.round(np.arange(0.2, 2.01, 0.2), 2)),
+    ("LSTMGatesWidget", "forget_bias"): (-6.0, -3.0, 0.0, 3.0, 6.0),  # × 30 steps: 150 frames
+    ("TopologiesWidget", "seed"): tuple(range(5)),
+}
+
+#: the most frames one page precomputes (a page's size and export time grow with them), knobs per page
+MAX_FRAMES = 256
+MAX_KNOBS = 3
+#: integer knobs with more values than this get evenly spaced ones
+MAX_STEPS = 31
+
+#: default knobs, by widget (kept for callers of the one-knob version: the first is the main one)
+KNOBS = {name: traits for name, (traits, _) in PAGES.items()}
+
+
+def _choice_labels(control: W.Widget) -> dict | None:
+    labels, values = getattr(control, "_options_labels", None), getattr(control, "_options_values", None)
+    return None if labels is None else dict(zip(values, labels))
+
+
+def _number_grid(control: W.Widget, trait: traitlets.TraitType, integer: bool) -> tuple:
+    lo = getattr(control, "min", None) if control is not None else None
+    hi = getattr(control, "max", None) if control is not None else None
+    lo = trait.min if lo is None else lo
+    hi = trait.max if hi is None else hi
+    if integer:
+        if hi - lo + 1 <= MAX_STEPS:
+            return tuple(range(int(lo), int(hi) + 1))
+        return tuple(int(v) for v in np.unique(np.round(np.linspace(lo, hi, 16))))
+    if isinstance(control, W.FloatLogSlider):  # its min/max are exponents
+        return tuple(float(f"{v:.2g}") for v in np.logspace(control.min, control.max, 11))
+    step = getattr(control, "step", None) or (hi - lo) / 10
+    return tuple(float(v) for v in np.unique(np.round(np.round(np.linspace(lo, hi, 11) / step) * step, 6)))
+
+
+def static_knob(widget, trait: str) -> StaticKnob:
+    """The live knob ``trait`` of ``widget``'s page: its values (from :data:`GRIDS`, or its control's range)
+    and their names as the control shows them. ValueError for a trait a page cannot precompute."""
+    name = type(widget).__name__
+    settings = sorted(widget.class_trait_names(config=True))
+    if trait not in settings:
+        raise ValueError(f"{name} has no knob {trait!r}; its knobs are {', '.join(settings)}")
+    control = widget.controls.get(trait)
+    if control is None:
+        raise ValueError(f"{name}.{trait} has no control on the widget, so a static page cannot offer it; "
+                         "fix it with --set instead")
+    kind = widget.traits()[trait]
+    label = (getattr(control, "description", "") or trait).strip()
+    choice_labels = _choice_labels(control)
+    if (name, trait) in GRIDS:
+        values = GRIDS[(name, trait)]
+    elif isinstance(kind, traitlets.Bool):
+        values = (False, True)
+    elif isinstance(kind, traitlets.Enum):
+        values = tuple(kind.values)
+    elif isinstance(kind, traitlets.Int):
+        values = _number_grid(control, kind, integer=True)
+    elif isinstance(kind, traitlets.Float):
+        values = _number_grid(control, kind, integer=False)
+    else:
+        raise ValueError(f"{name}.{trait} is free text: a static page cannot precompute every value it could "
+                         f"take. Fix it with --set {name}.{trait}=..., or choose another knob")
+    if isinstance(kind, traitlets.Bool):
+        names = ("off", "on")
+    elif choice_labels is not None:
+        names = tuple(choice_labels.get(v, str(v)) for v in values)
+    elif isinstance(kind, traitlets.Unicode):
+        names = tuple(control_words(W.Text(v)) for v in values)
+    else:
+        names = tuple(str(v) if isinstance(v, int) else fmt(float(v)) for v in values)
+    choices = isinstance(kind, (traitlets.Bool, traitlets.Enum, traitlets.Unicode))
+    return StaticKnob(trait, label, tuple(values), names, choices)
+
+
+def page_question(name: str, knobs: list[StaticKnob]) -> str:
+    """The sentence at the top of a page: the page's question for its default knobs, else what is live."""
+    traits, question = PAGES[name]
+    if tuple(k.trait for k in knobs) == traits:
+        return question
+    listed = _and([k.label.rstrip(" :+") for k in knobs])
+    return f"Move {listed} to see how the figures answer; every combination was computed by the widget itself."
 
 
 # ---------------------------------------------------------------------- cloning a frame
-def _clone_value(value, memo: dict, shared: dict | None):
+def _clone_value(value, memo: dict, shared: dict | None, domains: dict | None = None):
     if isinstance(value, W.Widget):
-        return clone_widget(value, memo, shared)
+        return clone_widget(value, memo, shared, domains)
     if isinstance(value, (list, tuple)):
-        return type(value)(_clone_value(v, memo, shared) for v in value)
+        return type(value)(_clone_value(v, memo, shared, domains) for v in value)
     if isinstance(value, dict):
-        return {k: _clone_value(v, memo, shared) for k, v in value.items()}
+        return {k: _clone_value(v, memo, shared, domains) for k, v in value.items()}
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         return value.astype(np.float32)  # half the bytes; no visible difference
     return value
-
-
-#: plain values with no view of their own: frames share one copy of each distinct one (a page's size
-#: is otherwise mostly hundreds of identical layouts)
-SHAREABLE = (W.Layout, W.widgets.widget_style.Style)
 
 
 #: traits that hold labels or positions of labels, copied exactly
 LABEL_TRAITS = {"tick_values", "domain"}
 
 
-def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None) -> W.Widget:
+def _auto_domain(widget: W.Widget) -> bool:
+    """A bqplot scale whose domain the browser computes from the marks that use it (no fixed min/max, or an
+    ordinal scale with no domain): two frames may share it only if those marks are the same."""
+    if not isinstance(widget, bq.Scale):
+        return False
+    domain = getattr(widget, "domain", None) if "domain" in widget.keys else None
+    if isinstance(domain, (list, tuple)) and len(domain):
+        return False
+    if isinstance(widget, bq.OrdinalScale):
+        return True
+    return "min" in widget.keys and "max" in widget.keys and (widget.min is None or widget.max is None)
+
+
+def _key(value, ids: bool = True):
+    """A hashable fingerprint of a synced value; widgets by model id (or only by type, with ``ids=False``)."""
+    if isinstance(value, W.Widget):
+        return ("W", value.model_id) if ids else ("W", type(value).__name__)
+    if isinstance(value, np.ndarray):
+        return ("A", str(value.dtype), value.shape, hashlib.sha1(np.ascontiguousarray(value).tobytes()).hexdigest())
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, *(_key(v, ids) for v in value))
+    if isinstance(value, dict):
+        return ("D", *sorted((str(k), _key(v, ids)) for k, v in value.items()))
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    return (type(value).__name__, value if isinstance(value, (int, float, str, bool, type(None))) else repr(value))
+
+
+def _synced(widget: W.Widget) -> list[str]:
+    return [k for k in widget.keys if not k.startswith(("_model_", "_view_")) and k not in ("comm", "keys", "log")]
+
+
+def _refs(value):
+    if isinstance(value, W.Widget):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _refs(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _refs(v)
+
+
+def _data_range(mark: W.Widget, role: str):
+    """What ``mark`` puts on its ``role`` scale: (min, max) of numbers, or a frozenset of categories; None if
+    unknown."""
+    data = getattr(mark, role, None) if role in mark.keys else None
+    if data is None:
+        return None
+    a = np.asarray(data)
+    if a.size == 0:
+        return None
+    if a.dtype.kind in "fiu":
+        a = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        return (float(a.min()), float(a.max())) if a.size else None
+    return frozenset(map(str, a.ravel()))
+
+
+def _within(inner, outer) -> bool:
+    if inner is None or outer is None or type(inner) is not type(outer):
+        return False
+    if isinstance(inner, frozenset):
+        return inner <= outer
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def _domain_sources(parts: list[W.Widget]) -> dict[int, tuple]:
+    """For each auto-domain scale reachable from ``parts``: the content of the marks that set its domain (by
+    scale role), which is all the domain depends on.
+
+    A line whose data on the scale lies inside another mark's data on it adds nothing to the domain (bqplot
+    takes a line's domain as the min and max of its data; every mark's domain covers its data), so it is left
+    out: a cursor moving across a heat map does not make every frame's heat map different.
+    """
+    seen, todo, users = set(), list(parts), {}
+    while todo:
+        w = todo.pop()
+        if id(w) in seen:
+            continue
+        seen.add(id(w))
+        todo.extend(r for k in _synced(w) for r in _refs(getattr(w, k)))
+        scales = getattr(w, "scales", None) if "scales" in w.keys else None
+        if isinstance(scales, dict):
+            content = (type(w).__name__, *(_key(getattr(w, k), ids=False) for k in _synced(w) if k != "scales"))
+            kept = getattr(w, "preserve_domain", {}) or {}
+            for role, scale in scales.items():
+                if isinstance(scale, W.Widget) and _auto_domain(scale) and not kept.get(role):
+                    users.setdefault(id(scale), []).append((role, content, _data_range(w, role), type(w)))
+    sources = {}
+    for scale, marks in users.items():
+        setting = [(role, content) for role, content, extent, kind in marks
+                   if not (issubclass(kind, bq.Lines)
+                           and any(other_content != content and _within(extent, other_extent)
+                                   for _, other_content, other_extent, other_kind in marks
+                                   if not issubclass(other_kind, bq.Lines)))]
+        sources[scale] = tuple(sorted(setting, key=repr))
+    return sources
+
+
+def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None,
+                 domains: dict[int, tuple] | None = None) -> W.Widget:
     """A new widget with the same synced state (widgets it refers to are cloned too, once each).
 
-    ``shared`` (kept across frames) maps the state of a :data:`SHAREABLE` widget to its one copy.
+    ``shared`` (kept across frames) maps a widget's content (its type and state, with the widgets it refers
+    to already shared) to its one copy, so that frames share every identical widget: a page is otherwise
+    mostly the same layouts, axes and figures over and over. A scale whose domain the browser computes from
+    its marks is shared only among frames whose marks on it are the same (``domains``, from
+    :func:`_domain_sources`); without it, such a scale is never shared.
     """
     if id(widget) in memo:
         return memo[id(widget)]
     # tick values and domains are labels: float32 would print 0.1 as 0.10000000149011612
-    state = {k: (getattr(widget, k) if k in LABEL_TRAITS else _clone_value(getattr(widget, k), memo, shared))
-             for k in widget.keys
-             if not k.startswith(("_model_", "_view_")) and k not in ("comm", "keys", "log")}
-    if shared is not None and isinstance(widget, SHAREABLE):
-        key = (type(widget), json.dumps(state, sort_keys=True, default=str))
-        copy = shared.get(key) or shared.setdefault(key, type(widget)(**state))
-    else:
+    state = {k: (getattr(widget, k) if k in LABEL_TRAITS else _clone_value(getattr(widget, k), memo, shared, domains))
+             for k in _synced(widget)}
+    if shared is None:
         copy = type(widget)(**state)
+    else:
+        key = (type(widget), *((k, _key(v)) for k, v in sorted(state.items())))
+        if _auto_domain(widget):
+            # a scale no mark of the frame uses has an empty domain (in any frame that shares it too)
+            source = () if domains is not None and id(widget) not in domains else (domains or {}).get(id(widget))
+            key = (*key, ("domain from", source if source is not None else ("unshared", id(memo), id(widget))))
+        copy = shared.get(key)
+        if copy is None:
+            copy = shared[key] = type(widget)(**state)
     memo[id(widget)] = copy
     return copy
 
 
 def freeze(widget, shared: dict) -> W.VBox:
-    """The widget's current equation, figures and summaries, as new widgets no later change touches."""
+    """The widget's current equation, figures and summaries, as widgets no later change touches (shared with
+    other frames wherever they are the same)."""
     memo: dict = {}
     parts = [widget.equation, *(w for w in widget.body if not isinstance(w, W.Accordion))]
-    return W.VBox([clone_widget(w, memo, shared) for w in parts])
+    domains = _domain_sources(parts)
+    return _shared_widget(W.VBox, shared, children=tuple(clone_widget(w, memo, shared, domains) for w in parts))
+
+
+def _shared_widget(cls, shared: dict, **state) -> W.Widget:
+    """One widget per distinct ``state``, made here (a box or stack of the page, with one shared layout)."""
+    if cls is not W.Layout and "layout" in cls.class_trait_names():
+        state.setdefault("layout", _shared_widget(W.Layout, shared))
+    key = (cls, "made here", *((k, _key(v)) for k, v in sorted(state.items())))
+    if key not in shared:
+        shared[key] = cls(**state)
+    return shared[key]
 
 
 # ---------------------------------------------------------------------- pages
@@ -123,26 +345,76 @@ def control_words(control: W.Widget) -> str:
     return str(value)
 
 
-def fixed_settings(widget, live: str) -> str:
+def fixed_settings(widget, live) -> str:
     """The page's frozen settings in the widget's own words ("Tokens: words; Network: shared weights…"),
-    leaving out the live knob and controls that do not apply (disabled or hidden)."""
+    leaving out the live knobs and controls that do not apply (disabled or hidden)."""
+    live = {live} if isinstance(live, str) else set(live)
     parts = []
     for trait, control in widget.controls.items():
-        if trait == live or getattr(control, "disabled", False) or control.layout.display == "none":
+        if trait in live or getattr(control, "disabled", False) or control.layout.display == "none":
             continue
         name = (getattr(control, "description", "") or trait).rstrip(" :+")
         parts.append(f"{name}: {control_words(control)}")
     return "; ".join(parts)
 
 
-def build_page(name: str, **options) -> W.VBox:
-    """The widget's static page as a widget tree: header, the live knob, one frame per knob value.
+def _knob_control(knob: StaticKnob) -> W.Widget:
+    options = list(zip(knob.names, range(len(knob.values))))
+    if knob.choices:
+        control = W.ToggleButtons(options=options, index=0, description=knob.label,
+                                  style={"description_width": "initial", "button_width": "auto"})
+    else:
+        control = W.SelectionSlider(options=options, index=0, description=knob.label, continuous_update=True,
+                                    style={"description_width": "initial"}, layout=W.Layout(width="520px"))
+    control.add_class("rnn-knob")
+    return control
 
-    ``options`` are passed to the widget's constructor (e.g. ``text=`` for UnrollingWidget). A setting the
-    widget refuses, or that leaves its banner showing a message, raises ValueError with the widget's message:
-    a page of placeholder figures is never written.
-    """
-    knob = KNOBS[name]
+
+def _nest(frames: dict, sizes: list[int], shared: dict, levels: list[dict], prefix: tuple = ()) -> W.Widget:
+    """The frames as nested Stacks: level j switched by knob j. A level whose children are all the same widget
+    is left out (the knob changes nothing there); identical stacks are one widget."""
+    depth = len(prefix)
+    if depth == len(sizes):
+        return frames[prefix]
+    children = tuple(_nest(frames, sizes, shared, levels, (*prefix, i)) for i in range(sizes[depth]))
+    if all(c is children[0] for c in children):
+        return children[0]
+    stack = _shared_widget(W.Stack, shared, children=children, selected_index=0)
+    levels[depth][stack.model_id] = stack
+    return stack
+
+
+def resolve_knobs(widget, traits) -> list[StaticKnob]:
+    """The page's live knobs: ``traits`` (default: the page's own), checked; ValueError for one a page cannot
+    precompute, a repeated one, too many, or a grid of more than :data:`MAX_FRAMES` frames."""
+    name = type(widget).__name__
+    traits = list(PAGES[name][0] if traits is None else traits)
+    if not traits:
+        raise ValueError(f"{name}: choose at least one knob to keep live")
+    if len(set(traits)) < len(traits):
+        raise ValueError(f"{name}: a knob is listed twice in {', '.join(traits)}")
+    if len(traits) > MAX_KNOBS:
+        raise ValueError(f"{name}: a page keeps at most {MAX_KNOBS} knobs live, not {len(traits)} "
+                         f"({', '.join(traits)})")
+    knobs = [static_knob(widget, t) for t in traits]
+    frames = math.prod(len(k.values) for k in knobs)
+    if frames > MAX_FRAMES:
+        sizes = " × ".join(f"{len(k.values)} ({k.trait})" for k in knobs)
+        raise ValueError(f"{name}: {sizes} = {frames} frames is too large a grid for one page (at most "
+                         f"{MAX_FRAMES}): choose fewer knobs or knobs with fewer values")
+    return knobs
+
+
+def static_knobs(name: str, knobs=None, **options) -> list[StaticKnob]:
+    """The live knobs of ``name``'s page as :func:`build_page` would resolve them (for tests and benchmarks)."""
+    widget = _make(name, options)
+    try:
+        return resolve_knobs(widget, knobs)
+    finally:
+        widget.close()
+
+
+def _make(name: str, options: dict):
     cls = getattr(__import__("rnn_widgets"), name)
     unknown = sorted(set(options) - set(cls.class_trait_names(config=True)))
     if unknown:
@@ -156,31 +428,59 @@ def build_page(name: str, **options) -> W.VBox:
         message = f"{name}: {widget.error_message}"
         widget.close()
         raise ValueError(message)
-    frames, shared = [], {}
-    for value, label in zip(knob.values, knob.labels()):
-        setattr(widget, knob.trait, value)
-        widget.prepare_static_frame()
-        if widget.error_message:
-            message = f"{name} at {knob.label} = {label}: {widget.error_message}"
-            widget.close()
-            raise ValueError(message)
-        frames.append(freeze(widget, shared))
-    stack = W.Stack(frames, selected_index=0)
-    slider = W.SelectionSlider(options=list(zip(knob.labels(), range(len(frames)))), description=knob.label,
-                               continuous_update=True, style={"description_width": "initial"},
-                               layout=W.Layout(width="520px"))
-    link = W.jslink((slider, "index"), (stack, "selected_index"))
-    fixed = fixed_settings(widget, knob.trait)
-    header = W.HTML(
-        f"<h3 style='margin:4px 0'>{html.escape(widget.TITLE)} <span style='font-weight:normal;color:#555'>"
-        f"({html.escape(widget.SECTION)})</span></h3><div style='max-width:860px'>{widget.EXPLANATION}</div>"
-        f"<p style='color:#555;font-size:90%'>Static page: the <b>{html.escape(knob.label)}</b> slider is live "
-        f"({len(frames)} precomputed values, from {html.escape(knob.labels()[0])} to "
-        f"{html.escape(knob.labels()[-1])}); the other settings are fixed: {html.escape(fixed)}. "
-        "Run the widget in Jupyter to move them all.</p>")
-    widget.close()  # the frames are copies
-    page = W.VBox([header, slider, stack], layout=W.Layout(max_width="900px"))
-    page.knob_link = link  # closed with the page (see export_site)
+    return widget
+
+
+def build_page(name: str, knobs=None, **options) -> W.VBox:
+    """The widget's static page as a widget tree: header, the live knobs, a frame for every combination of
+    their values, nested in Stacks that the knobs switch (``jslink``: no kernel, no page JavaScript).
+
+    ``knobs`` lists the traits kept live (default: the page's own, :data:`PAGES`); ``options`` are passed to the
+    widget's constructor (e.g. ``text=`` for UnrollingWidget). A setting the widget refuses, or that leaves
+    its banner showing a message, raises ValueError with the widget's message: a page of placeholder figures
+    is never written. So does a knob that cannot be precomputed, or a grid too large (:func:`resolve_knobs`).
+    """
+    widget = _make(name, options)
+    try:
+        if knobs is not None and set(knobs) & set(options):
+            both = ", ".join(sorted(set(knobs) & set(options)))
+            raise ValueError(f"{name}: {both} cannot be both fixed (--set) and live (--knobs)")
+        live = resolve_knobs(widget, knobs)
+        frames, shared = {}, {}
+        for index in itertools.product(*(range(len(k.values)) for k in live)):
+            for k, i in zip(live, index):
+                setattr(widget, k.trait, k.values[i])
+            widget.prepare_static_frame()
+            where = ", ".join(f"{k.label.rstrip(' :+')} = {k.names[i]}" for k, i in zip(live, index))
+            if widget.error_message:
+                raise ValueError(f"{name} at {where}: {widget.error_message}")
+            moved = [k.trait for k, i in zip(live, index) if getattr(widget, k.trait) != k.values[i]]
+            if moved:  # e.g. a step beyond a length that another knob shortened
+                raise ValueError(f"{name} at {where}: the widget does not keep {', '.join(moved)} there (it "
+                                 "depends on another knob), so these knobs cannot be precomputed together")
+            frames[index] = freeze(widget, shared)
+        levels: list[dict] = [{} for _ in live]
+        content = _nest(frames, [len(k.values) for k in live], shared, levels)
+        controls = [_knob_control(k) for k in live]
+        links = [W.jslink((control, "index"), (stack, "selected_index"))
+                 for control, level in zip(controls, levels) for stack in level.values()]
+        fixed = fixed_settings(widget, [k.trait for k in live])
+        ranges = "; ".join(f"<b>{html.escape(k.label.rstrip(' :+'))}</b> ({len(k.values)} values, "
+                           f"{html.escape(k.names[0])} to {html.escape(k.names[-1])})" for k in live)
+        header = W.HTML(
+            f"<h3 style='margin:4px 0'>{html.escape(widget.TITLE)} <span style='font-weight:normal;color:#555'>"
+            f"({html.escape(widget.SECTION)})</span></h3>"
+            f"<p class='rnn-question' style='margin:4px 0 8px;font-size:105%'><b>{html.escape(page_question(name, live))}</b></p>"
+            f"<div style='max-width:860px'>{widget.EXPLANATION}</div>"
+            f"<p style='color:#555;font-size:90%'>Static page: live here are {ranges}, "
+            f"{len(frames)} precomputed frames in all; the other settings are fixed: {html.escape(fixed)}. "
+            "Run the widget in Jupyter to move them all.</p>")
+    finally:
+        widget.close()  # the frames are copies
+    page = W.VBox([header, W.VBox(controls), content], layout=W.Layout(max_width="900px"))
+    page.knob_links = links  # closed with the page (see export_site)
+    page.knobs = live
+    page.frames = len(frames)
     page.add_class("rnn-widget")
     return page
 
@@ -204,16 +504,37 @@ def _head(js: str) -> str:
             "</script>")
 
 
+#: models whose defaults are the same in Python and in the browser, so their state may leave them out (a page
+#: holds thousands of boxes, figures and marks); every other model keeps every default (see the notes: a
+#: slider's step or a SelectionSlider's index dropped breaks the page)
+DEFAULTS_DROPPED = (W.Box, bq.Figure, bq.Mark, bq.Axis)
+
+
+def page_state(page: W.Widget) -> dict:
+    """The embedded state of ``page``'s own widgets (by default every widget the process ever made would be
+    embedded), without the defaults of :data:`DEFAULTS_DROPPED` models (except a Stack's)."""
+    state = dependency_state([page], drop_defaults=False)
+    instances = W.widgets.widget._instances
+    for model_id in state:
+        widget = instances.get(model_id)
+        if isinstance(widget, DEFAULTS_DROPPED) and not isinstance(widget, W.Stack):
+            state[model_id] = widget._get_embed_state(drop_defaults=True)
+    return state
+
+
 def page_html(page: W.Widget, title: str, js: str) -> str:
     """A standalone HTML document embedding ``page``'s state (every default included: see the notes)."""
     # only the page's own widgets: by default every widget the process ever made would be embedded
-    data = embed_data([page], drop_defaults=False, state=dependency_state([page], drop_defaults=False))
+    data = embed_data([page], drop_defaults=False, state=page_state(page))
     state = escape_script(json.dumps(data["manager_state"], separators=(",", ":")))
     views = "\n".join("<script type='application/vnd.jupyter.widget-view+json'>"
                       f"{escape_script(json.dumps(v))}</script>" for v in data["view_specs"])
     return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{html.escape(title)}</title>\n{NO_FAVICON}\n"
             f"{_head(js)}\n</head>\n<body style='font-family:sans-serif;margin:16px'>\n"
-            f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</body>\n</html>\n")
+            # a main landmark and a level-one heading; names, figure descriptions, the live region (a11y.py)
+            f"<main>\n<h1 style='font-size:1em;font-weight:normal;color:#555;margin:0 0 4px'>{html.escape(title)}</h1>\n"
+            f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</main>\n"
+            f"<script>{escape_script(STATIC_SCRIPT)}</script>\n</body>\n</html>\n")
 
 
 def copy_local_js(out: Path) -> None:
@@ -236,34 +557,48 @@ def copy_local_js(out: Path) -> None:
 
 
 def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn",
-                options: dict[str, dict] | None = None) -> list[Path]:
+                options: dict[str, dict] | None = None, knobs: dict[str, list[str]] | None = None) -> list[Path]:
     """Write one page per widget (all by default) and an index into ``out``; returns the pages written.
 
     ``js="cdn"`` pages load require.js, the widget manager and bqplot from public CDNs (for course sites);
     ``js="local"`` copies them into ``out/js`` so the pages work offline. ``options`` maps a widget name to
-    constructor arguments (its settings on the page).
+    constructor arguments (its settings on the page); ``knobs`` maps a widget name to the traits its page keeps
+    live (default: :data:`PAGES`), e.g. ``{"GradientFlowWidget": ["scale", "model"]}``.
     """
     if js not in ("cdn", "local"):
         raise ValueError(f"js must be 'cdn' or 'local', got {js!r}")
     names = list(names or WIDGETS)
-    unknown = [n for n in [*names, *(options or {})] if n not in KNOBS]
+    unknown = [n for n in [*names, *(options or {}), *(knobs or {})] if n not in PAGES]
     if unknown:
-        raise ValueError(f"unknown widget(s) {', '.join(unknown)}; choose from {', '.join(KNOBS)}")
+        raise ValueError(f"unknown widget(s) {', '.join(unknown)}; choose from {', '.join(PAGES)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if js == "local":
         copy_local_js(out)
-    pages = []
+    pages, live = [], {}
     for name in names:
         path = out / f"{name}.html"
-        page = build_page(name, **(options or {}).get(name, {}))
+        page = build_page(name, (knobs or {}).get(name), **(options or {}).get(name, {}))
         path.write_text(page_html(page, f"{name} · rnn-widgets", js), encoding="utf-8")
-        page.knob_link.close()  # a link outliving its slider breaks the next page's embedding
+        for link in page.knob_links:  # a link outliving its slider breaks the next page's embedding
+            link.close()
+        live[name] = [k.label.rstrip(" :+") for k in page.knobs]
         close_tree(page)
         page.close()
         pages.append(path)
-    (out / "index.html").write_text(index_html(pages), encoding="utf-8")
+    (out / "index.html").write_text(index_html(pages, live), encoding="utf-8")
     return pages
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def knob_words(name: str, live: dict[str, list[str]] | None = None) -> list[str]:
+    """The live knobs of a page in the widget's words (its default knobs unless ``live`` says otherwise)."""
+    if live and name in live:
+        return live[name]
+    return [k.label.rstrip(" :+") for k in static_knobs(name)]
 
 
 def first_sentence(explanation: str) -> str:
@@ -274,19 +609,21 @@ def first_sentence(explanation: str) -> str:
     return text if end < 0 else text[: end + 1]
 
 
-def index_html(pages: list[Path]) -> str:
-    """The site's front page: for each page, what it teaches (title, section, one sentence) and its live knob."""
+def index_html(pages: list[Path], live: dict[str, list[str]] | None = None) -> str:
+    """The site's front page: for each page, what it teaches (title, section, one sentence) and its live knobs
+    (``live``: page name → knob labels; default: the pages' own)."""
     items = []
     for p in pages:
         cls = getattr(__import__("rnn_widgets"), p.stem)
         items.append(
             f"<li style='margin-bottom:12px'><a href='{html.escape(p.name)}'><b>{html.escape(cls.TITLE)}</b></a> "
             f"({html.escape(cls.SECTION)})<br>{html.escape(first_sentence(cls.EXPLANATION))}<br>"
-            f"<span style='color:#555'>Live on the page: {html.escape(KNOBS[p.stem].label)}.</span></li>")
+            f"<span style='color:#555'>Live on the page: {html.escape(_and(knob_words(p.stem, live)))}.</span></li>")
     body = "\n".join(items)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title>"
             f"{NO_FAVICON}</head>"
             "<body style='font-family:sans-serif;margin:16px;max-width:900px'>"
             "<h1 style='font-size:1.5em'>rnn-widgets: widgets that teach recurrent networks</h1>"
-            "<p>One page per lecture idea, in lecture order. Each keeps its main knob live without a kernel.</p>"
+            "<p>One page per lecture idea, in lecture order. Each keeps the knobs of its question live without "
+            "a kernel.</p>"
             f"<ol>\n{body}\n</ol></body></html>\n")
