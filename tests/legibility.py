@@ -79,7 +79,7 @@ EXTREMES = [
     ("UnrollingWidget(text='recurrent networks read text', token_unit='characters', step=28, mode='untied', "
      "max_len=50)"),
     "WeightSharingWidget(seq_len=30, weight_scale=3.0, step=30, loss_at='every')",
-    "TopologiesWidget(topology='many-to-many (encoder-decoder)', input_len=8)",
+    "TopologiesWidget(topology='many-to-many (encoder-decoder)', input_len=16)",
     "w = GenerationWidget(temperature=3.0, n_generate=300)\nw.generate(300)\nw",
     "GradientFlowWidget(seq_len=300, scale=2.0, nonlinearity='identity', clip=0.01)",
     "LSTMGatesWidget(source='text', text='Now is the winter of our discontent, made glorious', step=40)",

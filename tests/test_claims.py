@@ -131,6 +131,7 @@ def test_prompt_steps_are_teacher_forced_not_predictions():
 # ---------------------------------------------------------------------- §1.3 topologies
 def test_longer_inputs_than_trained_show_the_failure():
     w = TopologiesWidget(topology="many-to-many (encoder-decoder)", input_len=LONGEST)
+    assert f"trained on lengths 1 to {MAX_LEN} only" in w.EXPLANATION
     acc = np.asarray(w.acc_line.y)
     assert acc[:MAX_LEN].min() >= 0.99 and acc[-1] < 0.8
     assert number_after(w.summaries["lengths"].value, f"at length {LONGEST} (orange):") == fmt(100 * acc[-1], 3)

@@ -77,7 +77,7 @@ class TopologiesWidget(LessonWidget):
         "Different applications wire the same recurrent step differently: where inputs x[l] enter, where "
         "outputs ŷ are read and where the loss ℓ is taken. Boxes of the same colour share W, b. The numbers "
         "are live: a tiny network trained on the task (shipped with the package) answers each example; "
-        "✗ marks a wrong answer. The networks were trained on lengths 1 to {MAX_LEN} only: go longer and see "
+        "✗ marks a wrong answer. The networks were trained on lengths 1 to 8 only: go longer and see "
         "§1.2's warning, that a network generalises poorly to longer sequences than it was trained on."
     )
 
