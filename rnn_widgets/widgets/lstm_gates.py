@@ -169,7 +169,7 @@ class LSTMGatesWidget(LessonWidget):
             self._control("input_bias", slider("Input-gate bias +", -6.0, 6.0, 0.5, **bias)),
             self._control("output_bias", slider("Output-gate bias +", -6.0, 6.0, 0.5, **bias)),
             self._control("step", slider("Step l", 0, MAX_CHARS)),
-            self._control("unit", slider("Row of the maps (drawn cell)", 0, SHOWN_UNITS - 1)),
+            self._control("unit", slider("Row (drawn cell)", 0, SHOWN_UNITS - 1)),
         ]
         pairs = [W.HBox([self._figure(f"map{k}", self.maps[k][0], half=True),
                          self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)]) for k in (0, 2, 4)]
@@ -289,5 +289,9 @@ class LSTMGatesWidget(LessonWidget):
                                           f"the update gate keeps {fmt(100 * v['z'], 3)}% of h.") + remark)
         self.equation.value = f"<div style='font-family:serif;font-size:15px'>{eq}</div>"
         self.controls["output_bias"].disabled = self.cell == "gru"
+        # the knobs say which gate they move in this cell (the GRU's keep gate is z, its other gate r)
+        lstm = self.cell == "lstm"
+        self.controls["forget_bias"].description = "Forget-gate bias +" if lstm else "Update-gate (z) bias +"
+        self.controls["input_bias"].description = "Input-gate bias +" if lstm else "Reset-gate (r) bias +"
         self.controls["text"].disabled = self.source != "text"
         self.controls["length"].disabled = self.source != "remember"

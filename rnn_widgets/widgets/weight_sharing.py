@@ -94,7 +94,7 @@ class WeightSharingWidget(LessonWidget):
         self.total_fig, self.total_map, _ = heat_map("dℓ/d[W | b] (autograd)", "row of W", "column of [W | b]",
                                                      "dℓ/dW or dℓ/db entry", height=180)
         self.step_fig, self.step_map, _ = heat_map("contribution of step k", "row of W",
-                                                   "column of [W | b]", "contribution to dℓ/dW, dℓ/db", height=180)
+                                                   "column of [W | b]", "step k's share", height=180)
         controls = [
             self._control("seq_len", slider("Steps L", 2, 30)),
             self._control("weight_scale", slider("Weight scale", 0.1, 3.0, 0.05, float_=True)),
