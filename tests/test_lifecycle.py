@@ -211,3 +211,19 @@ def test_updates_run_on_one_thread_without_onednn_and_restore_the_users_settings
         torch.set_num_threads(before[0])
         torch.backends.mkldnn.enabled = before[1]
         w.close()
+
+
+def test_an_update_asked_for_during_an_update_runs_after_it_not_inside_it():
+    w = widget_class("WeightSharingWidget")()
+    order = []
+
+    def outer():
+        order.append("outer starts")
+        w._run(lambda: order.append("inner"))  # e.g. a slider clamped by a new max moves its trait
+        order.append("outer ends")
+
+    assert w._run(outer)
+    assert order == ["outer starts", "outer ends", "inner"]
+    w.seq_len = 5  # the step slider's max drops below its value: the clamped step redraws after, not inside
+    assert w.step <= 5 and w.error_message == ""
+    w.close()

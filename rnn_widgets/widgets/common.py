@@ -13,9 +13,12 @@ import torch
 import traitlets
 
 from ..core.device import resolve_device
+from .a11y import Accessibility
 
-#: Okabe–Ito: distinguishable with every common form of colour blindness.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: Okabe–Ito: distinguishable with every common form of colour blindness; its orange darkened (#E69F00 →
+#: #D27800) to 3:1 against the page, as lines and bars need (WCAG 1.4.11). It then nears the vermillion (5) for a
+#: deuteranope, so the two never share a figure (tests/test_accessibility.py checks both).
+PALETTE = ["#0072B2", "#D27800", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 GREY = "#999999"
 #: A diverging, colour-blind-safe map for signed values (blue → white → orange-red).
 DIVERGING = ["#2166ac", "#f7f7f7", "#b35806"]
@@ -212,13 +215,15 @@ class LessonWidget(W.VBox):
         return W.VBox([fig, summary])
 
     def _assemble(self, controls: Iterable[W.Widget], body: Iterable[W.Widget]) -> None:
+        # h2: under a notebook's "# Title" (h1) and beside the tour's "## ..." sections (WCAG 1.3.1)
         header = W.HTML(
-            f"<h3 style='margin:4px 0'>{esc(self.TITLE)} <span style='font-weight:normal;color:#555'>"
-            f"({esc(self.SECTION)})</span></h3><div style='max-width:860px'>{self.EXPLANATION}</div>"
+            f"<h2 style='margin:4px 0;font-size:1.17em'>{esc(self.TITLE)} <span style='font-weight:normal;"
+            f"color:#555'>({esc(self.SECTION)})</span></h2><div style='max-width:860px'>{self.EXPLANATION}</div>"
         )
+        self.a11y = Accessibility()  # names, figure descriptions, the live region (widgets/a11y.py)
         controls_box = W.Box(list(controls), layout=W.Layout(flex_flow="row wrap", grid_gap="4px 16px"))
         self.body = list(body)  # figures and what explains them (what a static page freezes)
-        self.children = [header, self.equation, self.error, controls_box, *self.body]
+        self.children = [header, self.a11y, self.equation, self.error, controls_box, *self.body]
         self.layout.max_width = "900px"
 
     def prepare_static_frame(self) -> None:
@@ -280,15 +285,30 @@ class LessonWidget(W.VBox):
                 s.__exit__(None, None, None)
 
     def _run(self, update: Callable[[], None]) -> bool:
-        """Run an update; a ValueError (bad input) becomes the banner's message, never a traceback."""
+        """Run an update; a ValueError (bad input) becomes the banner's message, never a traceback.
+
+        An update asked for while one runs (a slider clamped by a new ``max`` moves its trait) waits until the
+        running one has finished, then runs: never one update inside another, half-drawn marks in between.
+        """
         if self.closed:
             return False
+        pending = self.__dict__.setdefault("_pending", [])
+        if self.__dict__.get("_updating"):
+            if update not in pending:
+                pending.append(update)
+            return True
+        self._updating = True
         try:
             with small_tensor_mode():
                 update()
+                while pending and not self.closed:
+                    pending.pop(0)()
         except (ValueError, RuntimeError) as exc:
+            pending.clear()
             self.show_error(str(exc))
             return False
+        finally:
+            self._updating = False
         self.clear_error()
         return True
 
