@@ -57,18 +57,24 @@ class StaticKnob:
 
 #: each page's live knobs, chosen for the question the page asks, and that question in one sentence
 PAGES: dict[str, tuple[tuple[str, ...], str]] = {
-    "UnrollingWidget": (("step", "mode"), "Step through the sentence with one layer per token and with shared "
-                        "weights, and count what each new step costs in parameters."),
-    "WeightSharingWidget": (("weight_scale", "loss_at"), "Move the weight scale and where the loss is taken to see "
-                            "how much each step adds to the one gradient of the shared W."),
-    "TopologiesWidget": (("topology", "seed"), "Switch the topology and try other examples to see where inputs "
-                         "enter, where outputs are read and whether the trained network gets them right."),
-    "GenerationWidget": (("temperature", "prompt", "seed"), "Move the temperature, change the prompt and draw "
-                         "another sample to see how sure the model is and how much the text it writes varies."),
-    "GradientFlowWidget": (("scale", "model"), "Move the weight scale and switch the model to see whether the "
-                           "LSTM keeps the gradient where the plain RNN loses it."),
-    "LSTMGatesWidget": (("forget_bias", "step"), "Move the forget-gate bias and step through the sequence to see "
-                        "how long the cell state remembers the first input."),
+    "UnrollingWidget": (("step", "mode"), (
+        "Step through the sentence with one layer per token and with shared weights, and count what each new "
+        "step costs in parameters.")),
+    "WeightSharingWidget": (("weight_scale", "loss_at"), (
+        "Move the weight scale and where the loss is taken to see how much each step adds to the one gradient "
+        "of the shared W.")),
+    "TopologiesWidget": (("topology", "seed"), (
+        "Switch the topology and try other examples to see where inputs enter, where outputs are read and "
+        "whether the trained network gets them right.")),
+    "GenerationWidget": (("temperature", "prompt", "seed"), (
+        "Move the temperature, change the prompt and draw another sample to see how sure the model is and how "
+        "much the text it writes varies.")),
+    "GradientFlowWidget": (("scale", "model"), (
+        "Move the weight scale and switch the model to see whether the LSTM keeps the gradient where the plain "
+        "RNN loses it.")),
+    "LSTMGatesWidget": (("forget_bias", "step"), (
+        "Move the forget-gate bias and step through the sequence to see how long the cell state remembers the "
+        "first input.")),
 }
 
 #: the precomputed values of knobs whose full range is too fine or too wide to show whole, or free text
@@ -202,7 +208,7 @@ def _key(value, ids: bool = True):
         return (type(value).__name__, *(_key(v, ids) for v in value))
     if isinstance(value, dict):
         return ("D", *sorted((str(k), _key(v, ids)) for k, v in value.items()))
-    if isinstance(value, float) and value != value:
+    if isinstance(value, float) and math.isnan(value):
         return ("nan",)
     return (type(value).__name__, value if isinstance(value, (int, float, str, bool, type(None))) else repr(value))
 
@@ -378,9 +384,37 @@ def _nest(frames: dict, sizes: list[int], shared: dict, levels: list[dict], pref
     children = tuple(_nest(frames, sizes, shared, levels, (*prefix, i)) for i in range(sizes[depth]))
     if all(c is children[0] for c in children):
         return children[0]
-    stack = _shared_widget(W.Stack, shared, children=children, selected_index=0)
+    # a column, as the boxes it stands in for: a figure in a row would shrink to bqplot's default 300 px
+    stack = _shared_widget(W.Stack, shared, children=children, selected_index=0,
+                           layout=_shared_widget(W.Layout, shared, flex_flow="column"))
     levels[depth][stack.model_id] = stack
     return stack
+
+
+def _box_kind(widget: W.Widget):
+    """What a box is apart from its children (None for anything else): its type, layout, style and how many
+    children it has."""
+    if not isinstance(widget, W.Box) or isinstance(widget, W.Stack):
+        return None
+    return (type(widget), len(widget.children),
+            *((k, _key(getattr(widget, k))) for k in _synced(widget) if k != "children"))
+
+
+def _factor(frames: dict, sizes: list[int], shared: dict, levels: list[dict]) -> W.Widget:
+    """The frames as one widget tree the knobs switch: where every frame has the same kind of box, one such box
+    whose children are factored in turn; a part the same in every frame as itself; anything else in nested
+    Stacks (:func:`_nest`). So a knob redraws only the figures and texts it changes: a Stack whose newly
+    selected child is the widget it showed keeps its view."""
+    first = next(iter(frames.values()))
+    if all(f is first for f in frames.values()):
+        return first
+    kind = _box_kind(first)
+    if kind is not None and all(_box_kind(f) == kind for f in frames.values()):
+        children = tuple(_factor({i: f.children[c] for i, f in frames.items()}, sizes, shared, levels)
+                         for c in range(len(first.children)))
+        state = {k: getattr(first, k) for k in _synced(first) if k != "children"}
+        return _shared_widget(type(first), shared, children=children, **state)
+    return _nest(frames, sizes, shared, levels)
 
 
 def resolve_knobs(widget, traits) -> list[StaticKnob]:
@@ -459,7 +493,7 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
                                  "depends on another knob), so these knobs cannot be precomputed together")
             frames[index] = freeze(widget, shared)
         levels: list[dict] = [{} for _ in live]
-        content = _nest(frames, [len(k.values) for k in live], shared, levels)
+        content = _factor(frames, [len(k.values) for k in live], shared, levels)
         controls = [_knob_control(k) for k in live]
         links = [W.jslink((control, "index"), (stack, "selected_index"))
                  for control, level in zip(controls, levels) for stack in level.values()]

@@ -13,7 +13,15 @@ from static_pages import MARK_DATA_JS, move_knob
 
 import rnn_widgets
 from rnn_widgets.cli import main as cli
-from rnn_widgets.export import KNOBS, MAX_FRAMES, PAGES, _domain_sources, clone_widget, export_site, static_knobs
+from rnn_widgets.export import (
+    KNOBS,
+    MAX_FRAMES,
+    PAGES,
+    _domain_sources,
+    clone_widget,
+    export_site,
+    static_knobs,
+)
 
 WIDGETS = list(rnn_widgets.WIDGETS)
 FILE_LIMIT, GZIP_LIMIT = 3e6, 1e6  # what a reader downloads: gzip, as static hosts serve it

@@ -21,9 +21,10 @@ from browser_support import (
     write_notebook,
 )
 from legibility import EXTREMES, audit, problems
+from static_pages import press_knob
 
 from rnn_widgets import WIDGETS
-from rnn_widgets.export import KNOBS, export_site
+from rnn_widgets.export import export_site, static_knobs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,9 +102,9 @@ def pages(browser, voila, tmp_path_factory):
             browser.wait_for_selector(".bqplot.figure", timeout=120_000)
             browser.wait_for_timeout(1500)
             first = audit(browser)
-            browser.locator(".widget-slider .noUi-handle").first.focus()
-            for _ in range(len(KNOBS[page_name].values) - 1):  # to the knob's other extreme, a frame at a time
-                browser.keyboard.press("ArrowRight")
+            # the first knob to its other extreme, one key press at a time (the other knobs stay at their first value)
+            for _ in range(len(static_knobs(page_name)[0].values) - 1):
+                press_knob(browser, 0)
                 browser.wait_for_timeout(700)
             browser.wait_for_timeout(800)
             browser.screenshot(path=str(ARTIFACTS / f"static_{page_name}.png"), full_page=True)
