@@ -182,3 +182,27 @@ def test_the_drawn_cell_names_the_unit_its_numbers_are_for():
     unit = int(re.search(r"unit (\d+)", w.cell_diagram.fig.title).group(1))
     assert f"(unit {unit})" in w.equation.value
     assert "row 5" in w.cell_diagram.fig.title or unit == 5
+
+
+# ---------------------------------------------------------------------- §1.4 live training
+def test_live_training_holds_out_the_end_of_the_text_and_plots_its_loss():
+    from rnn_widgets.widgets.live_training import HELD_OUT, LiveTraining, held_out_loss
+
+    panel = LiveTraining(steps=40)
+    assert panel.start(blocking=True)
+    ids = panel.model.vocab.encode(panel._text)
+    cut = int(len(ids) * (1 - HELD_OUT))
+    assert panel.trainer.data.numel() == cut  # the held-out end is never trained on
+    assert panel.val_line.visible and list(panel.val_line.x) == [10, 20, 30, 40]
+    assert panel.val_line.y[-1] == pytest.approx(held_out_loss(panel.model, ids[cut:]), rel=1e-5)
+    assert number_after(panel.message.value, "held-out loss") == fmt(panel.val_line.y[-1])
+    panel.close()
+
+
+def test_memorising_is_said_only_when_the_held_out_loss_rises_again():
+    from rnn_widgets.widgets.live_training import memorising_words
+
+    falling = memorising_words([2.0] * 10, [(10, 2.5), (20, 2.0), (30, 1.8)])
+    rising = memorising_words([0.5] * 10, [(10, 2.5), (20, 1.5), (30, 1.9)])
+    assert "memorising" not in falling
+    assert "lowest at step 20 (1.5)" in rising and "memorising" in rising

@@ -7,15 +7,19 @@ import time
 import weakref
 from importlib import resources
 
+import bqplot as bq
 import ipywidgets as W
 import numpy as np
 import torch
 
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
-from .charts import line_chart
+from .charts import fit_y, line_chart
 from .common import PALETTE, _bad_value, close_tree, esc, fmt
 
 SEQ_LEN = 48
+HELD_OUT = 0.1  # the end of the student's text is never trained on: its loss says whether the model generalises
+EVAL_EVERY = 10  # steps between held-out evaluations
+MEMORISING = 1.05  # held-out loss this far above its best (while training goes on): the model is memorising
 MAX_TEXT = 200_000
 STOP_WAIT = 1.0  # seconds close() waits for the current step to finish
 
@@ -30,6 +34,30 @@ def _stop_all_training() -> None:
         panel.stop()
     for panel in list(_TRAINING):
         panel.join(10.0)
+
+
+@torch.no_grad()
+def held_out_loss(model, ids) -> float:
+    """Mean next-character loss (nats) over the whole held-out sequence, read in one pass."""
+    was_training = model.training
+    model.eval()
+    loss = float(model.loss(ids[:-1, None], ids[1:, None]))
+    model.train(was_training)
+    return loss
+
+
+def memorising_words(losses: list[float], held_out: list[tuple[int, float]]) -> str:
+    """Whether the held-out loss still follows the training loss, or the model has started to memorise."""
+    if not held_out:
+        return ""
+    best_step, best = min(held_out, key=lambda sv: sv[1])
+    step, now = held_out[-1]
+    train = float(np.mean(losses[-EVAL_EVERY:])) if losses else float("nan")
+    words = f"Step {step}: training loss {fmt(train)}, held-out loss {fmt(now)} nats/char."
+    if now > MEMORISING * best and step > best_step:
+        words += (f" The held-out loss was lowest at step {best_step} ({fmt(best)}) and has risen since while the "
+                  "training loss goes on falling: the model is memorising your text, not learning to generalise.")
+    return words
 
 
 def default_training_text() -> str:
@@ -57,8 +85,13 @@ class LiveTraining(W.VBox):
         self.train_button = W.Button(description="Train", button_style="primary", icon="play")
         self.stop_button = W.Button(description="Stop", icon="stop", disabled=True)
         self.progress = W.IntProgress(value=0, min=0, max=steps, description="0 steps")
-        self.fig, self.loss_line, _ = line_chart("Training loss on your text", "step", "nats / char", 1,
-                                                 colors=[PALETTE[0]], height=200)
+        self.fig, self.loss_line, scales = line_chart(
+            "Loss on your text: trained part and held-out end", "step", "nats / char", 1, colors=[PALETTE[0]],
+            labels=["training loss (first 90%)"], height=220)
+        self.val_line = bq.Lines(x=[0.0], y=[0.0], scales=scales, colors=[PALETTE[5]], stroke_width=2.5,
+                                 marker="circle", marker_size=16, labels=["held-out loss (last 10%)"],
+                                 display_legend=True, visible=False)
+        self.fig.marks = [self.loss_line, self.val_line]
         self.samples = W.HTML("")
         self.message = W.HTML("")
         self.hidden_size, self.seed, self.on_trained = hidden_size, seed, on_trained
@@ -66,6 +99,7 @@ class LiveTraining(W.VBox):
         self.trainer: Trainer | None = None
         self._thread: threading.Thread | None = None
         self._losses: list[float] = []
+        self._val: list[tuple[int, float]] = []  # (step, held-out loss)
         self._samples: list[str] = []
         self._text = ""  # the snapshot the current run reads
         self._closed = False
@@ -80,9 +114,11 @@ class LiveTraining(W.VBox):
         return self._thread is not None and self._thread.is_alive()
 
     def _check(self, text: str) -> None:
-        if len(text) < SEQ_LEN + 2:
-            raise ValueError(f"The training text has {len(text)} characters; it needs at least {SEQ_LEN + 2} "
-                             f"(one training sequence is {SEQ_LEN} characters, plus the next one to predict).")
+        need = int((SEQ_LEN + 2) / (1 - HELD_OUT)) + 1
+        if len(text) < need:
+            raise ValueError(f"The training text has {len(text)} characters; it needs at least {need} "
+                             f"(one training sequence is {SEQ_LEN} characters, plus the next one to predict, and "
+                             f"the last {100 * HELD_OUT:.0f}% is kept apart to test the model).")
         if len(text) > MAX_TEXT:
             raise ValueError(f"The training text has {len(text):,} characters; paste at most {MAX_TEXT:,}.")
         why = _bad_value("The training text", text)
@@ -103,11 +139,14 @@ class LiveTraining(W.VBox):
         self._text, self.error = text, None
         vocab = CharVocab.from_text(text)
         model = seeded(self.seed, lambda: CharModel(vocab, self.hidden_size, 1, 16))
-        cfg = TrainConfig(steps=self.steps.value, batch_size=32, seq_len=SEQ_LEN, lr=1e-2, seed=self.seed)
-        self.trainer = Trainer(model, vocab.encode(text), cfg)
+        cfg = TrainConfig(steps=self.steps.value, batch_size=32, seq_len=SEQ_LEN, lr=1e-2, seed=self.seed,
+                          eval_every=EVAL_EVERY)
+        ids = vocab.encode(text)
+        cut = int(len(ids) * (1 - HELD_OUT))  # train on the start, test on the end it never sees
+        self.trainer = Trainer(model, ids[:cut], cfg, val_data=ids[cut:], evaluate=held_out_loss)
         self.trainer.add_callback("on_step", self._on_step)
         self.trainer.add_callback("on_end", self._on_end)
-        self._losses, self._samples, self._last_draw = [], [], 0.0
+        self._losses, self._val, self._samples, self._last_draw = [], [], [], 0.0
         self.progress.max, self.progress.value = cfg.steps, 0
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.model = model
@@ -163,6 +202,8 @@ class LiveTraining(W.VBox):
             trainer.request_stop()
             return
         self._losses.append(info.loss)
+        if info.val_loss is not None:
+            self._val.append((info.step, info.val_loss))
         now = time.perf_counter()
         if now - self._last_draw > 0.25 or info.step == trainer.config.steps:  # ~4 redraws a second
             self._last_draw = now
@@ -182,11 +223,16 @@ class LiveTraining(W.VBox):
             self.on_trained(self.model)
 
     def _draw(self, step: int) -> None:
-        with self.loss_line.hold_sync():
+        with self.loss_line.hold_sync(), self.val_line.hold_sync():
             self.loss_line.x = np.arange(1, len(self._losses) + 1)
             self.loss_line.y = np.asarray(self._losses)
+            if self._val:
+                self.val_line.x, self.val_line.y = (np.asarray(v, dtype=float) for v in zip(*self._val))
+            self.val_line.visible = bool(self._val)
+        fit_y(self.fig, np.concatenate([self._losses, [v for _, v in self._val]]), zero=True)
         self.progress.value = step
         self.progress.description = f"{step} steps"
+        self.message.value = esc(memorising_words(self._losses, self._val))
 
     def _sample(self, step: int) -> None:
         model, text = self.model, self._text
