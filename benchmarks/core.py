@@ -1,10 +1,12 @@
 """Speed of the core's LSTM trace against torch.nn.LSTM's forward (issue: package foundation).
 
-    python benchmarks/core.py [--repeat 200]
+    python benchmarks/core.py [--repeat 200] [--threads N]
 
 Prints, for each size and device, the median time of ``LSTM.trace`` (every gate, c and h of
 every step) and of ``torch.nn.LSTM`` forward (h only), both without autograd as the widgets
-run them, and their ratio. Goal: ratio <= 1.5 at (T=100, B=1, H=64) on a 2-core CPU.
+run them, and their ratio. Goal: ratio <= 1.5 at (T=100, B=1, H=64) on a 2-core CPU. ``--threads 1`` measures
+both as the widgets run them (rnn_widgets.widgets.common.small_tensor_mode); on a busy machine the trace's many
+small operations suffer far more from a second thread than the one fused kernel does.
 """
 from __future__ import annotations
 
@@ -37,7 +39,10 @@ def bench(T: int, B: int, H: int, device: str, repeat: int) -> tuple[float, floa
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own choice)")
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
           + (f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"))
