@@ -461,14 +461,24 @@ class UnrolledDiagram:
         for i, node in enumerate(nodes):
             order = (["below", "above"] if node.below else ["above", "below"]) + ["right", "left"]
 
-            others = np.delete(squares, i, 0)
-            costs = {place: (int(crossings[place][i]) + _overlaps(boxes[place][i], placed)
-                             + _overlaps(boxes[place][i], others), k) for k, place in enumerate(order)}
-            best = node.place or (min(order, key=costs.__getitem__) if node.text else order[0])
+            best = node.place or (cls._first_free(order, i, boxes, crossings, placed, squares) if node.text
+                                  else order[0])
             places.append(best)
             if node.text:
                 placed = np.vstack([placed, boxes[best][i]])
         return places
+
+    @staticmethod
+    def _first_free(order: list[str], i: int, boxes, crossings, placed: np.ndarray, squares: np.ndarray) -> str:
+        """Node i's first place in ``order`` that collides with nothing, else the one with fewest collisions."""
+        others = np.delete(squares, i, 0)
+        costs = []
+        for place in order:
+            cost = int(crossings[place][i]) + _overlaps(boxes[place][i], placed) + _overlaps(boxes[place][i], others)
+            if cost == 0:
+                return place
+            costs.append(cost)
+        return order[int(np.argmin(costs))]
 
     @staticmethod
     def _thin(texts: list[str], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:

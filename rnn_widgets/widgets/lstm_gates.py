@@ -194,6 +194,10 @@ class LSTMGatesWidget(LessonWidget):
         step = min(self.step, T - 1)
         units = self._units(tr)
         slots = LSTM_MAPS if self.cell == "lstm" else GRU_MAPS
+        # the step and the drawn row only move cursors: the maps are redrawn when what they show changes
+        drawn = (tr, tuple(units), self.cell)
+        redraw = drawn != getattr(self, "_maps_drawn", None)
+        self._maps_drawn = drawn
         for k, ((key, title), (fig, grid, cursor)) in enumerate(zip(slots, self.maps)):
             self.figures[f"map{k}"].layout.display = "" if key else "none"
             self.summaries[f"map{k}"].layout.display = "" if key else "none"
@@ -204,15 +208,16 @@ class LSTMGatesWidget(LessonWidget):
             # gates run 0 → 1 (light → dark blue: a half-open gate is mid-blue, not blank); states and the
             # candidate −1 → 1 around a white 0
             signed = key in SIGNED
-            color = grid.scales["color"]
-            with color.hold_sync():
-                color.colors = DIVERGING if signed else SEQUENTIAL
-                color.mid = 0.0 if signed else None
-            set_key(fig, -1.0 if signed else 0.0, 1.0)
-            fig.axes[0].label = "value, −1 → 1" if signed else "gate value, 0 → 1"
-            fill_grid(fig, grid, data, characters=text)
+            if redraw:
+                color = grid.scales["color"]
+                with color.hold_sync():
+                    color.colors = DIVERGING if signed else SEQUENTIAL
+                    color.mid = 0.0 if signed else None
+                set_key(fig, -1.0 if signed else 0.0, 1.0)
+                fig.axes[0].label = "value, −1 → 1" if signed else "gate value, 0 → 1"
+                fill_grid(fig, grid, data, characters=text)
+                fig.title = title
             place_cursor(cursor, step, len(units))
-            fig.title = title
             self.summaries[f"map{k}"].value = esc(
                 f"{title}: mean {fmt(float(data.mean()))} over {len(units)} units × {T} steps; at step {step}, "
                 f"unit {units[0]}: {fmt(float(data[0, step]))}.")
