@@ -195,9 +195,9 @@ class LSTMGatesWidget(LessonWidget):
         units = self._units(tr)
         slots = LSTM_MAPS if self.cell == "lstm" else GRU_MAPS
         # the step and the drawn row only move cursors: the maps are redrawn when what they show changes
-        drawn = (tr, tuple(units), self.cell)
-        redraw = drawn != getattr(self, "_maps_drawn", None)
-        self._maps_drawn = drawn
+        before = getattr(self, "_maps_drawn", None)  # (the trace drawn — cached, so the same object —, units, cell)
+        redraw = before is None or before[0] is not tr or before[1:] != (tuple(units), self.cell)
+        self._maps_drawn = (tr, tuple(units), self.cell)
         for k, ((key, title), (fig, grid, cursor)) in enumerate(zip(slots, self.maps)):
             self.figures[f"map{k}"].layout.display = "" if key else "none"
             self.summaries[f"map{k}"].layout.display = "" if key else "none"
