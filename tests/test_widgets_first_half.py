@@ -107,3 +107,10 @@ def test_unrolling_length_slider_replaces_the_text():
     assert len(w.diagram.boxes.x) == 1 + 2 * 3 and w.strip.color.shape == (6, 4)
     w.token_unit = "words"
     assert w.controls["length"].disabled
+
+
+@pytest.mark.parametrize("make", [lambda: UnrollingWidget(text="hello"), lambda: UnrollingWidget(mode="untied", max_len=1),
+                                  lambda: UnrollingWidget(token_unit="length", length=1)])
+def test_a_single_token_draws(make):
+    w = make()  # bqplot squeezes a one-column colour array: the heat maps must still draw it
+    assert w.error.value == "" and w.strip.color.shape[0] == 6 and w.x_map.color.shape[0] == 4

@@ -282,10 +282,16 @@ def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=Non
     row_axis = _axis(fig, grid.scales["row"])
     step_axis = _axis(fig, grid.scales["column"])
     chars_axis = next((a for a in fig.axes if isinstance(a.scale, bq.OrdinalScale)), None)
+    row_edges, column_edges = _edges(rows), _edges(columns)
+    # bqplot squeezes a single row or column away; a copy of it in a cell one millionth wide keeps the shape
+    if data.shape[1] == 1:
+        data, column_edges = np.hstack([data, data]), np.append(column_edges, column_edges[-1] + 1e-6)
+    if data.shape[0] == 1:
+        data, row_edges = np.vstack([data, data]), np.append(row_edges, row_edges[-1] + 1e-6)
     with grid.hold_sync():
         grid.color = data
-        grid.row = _edges(rows)
-        grid.column = _edges(columns)
+        grid.row = row_edges
+        grid.column = column_edges
     row_axis.tick_values = _linear_ticks(rows, int(plot_h // 14))
     digits = len(str(int(abs(columns).max()))) if columns.size else 1
     step_axis.tick_values = _linear_ticks(columns, int(plot_w // (7 * digits + 26)))

@@ -240,7 +240,8 @@ class LSTMGatesWidget(LessonWidget):
         H = tr.h.shape[-1]
         if H <= SHOWN_UNITS:
             return list(range(H))
-        spread = tr.h[1:].std(0)
+        h = tr.h[1:]
+        spread = h.std(0) if h.shape[0] > 1 else h.abs()[0]  # one step has no spread: the largest values
         return sorted(torch.argsort(spread, descending=True)[:SHOWN_UNITS].tolist())
 
     def _draw_cell(self, tr, l: int, unit: int, text: str | None) -> None:
