@@ -34,6 +34,7 @@ from ipywidgets.embed import dependency_state, embed_data, escape_script
 from . import WIDGETS
 from .widgets.charts import sup
 from .widgets.common import close_tree, fmt
+from .widgets.a11y import STATIC_SCRIPT
 
 HTML_MANAGER = "1.0.15"
 NO_FAVICON = "<link rel='icon' href='data:,'>"  # no request for /favicon.ico (a 404 in the console)
@@ -564,7 +565,10 @@ def page_html(page: W.Widget, title: str, js: str) -> str:
                       f"{escape_script(json.dumps(v))}</script>" for v in data["view_specs"])
     return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{html.escape(title)}</title>\n{NO_FAVICON}\n"
             f"{_head(js)}\n</head>\n<body style='font-family:sans-serif;margin:16px'>\n"
-            f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</body>\n</html>\n")
+            # a main landmark and a level-one heading; names, figure descriptions, the live region (a11y.py)
+            f"<main>\n<h1 style='font-size:1em;font-weight:normal;color:#555;margin:0 0 4px'>{html.escape(title)}</h1>\n"
+            f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</main>\n"
+            f"<script>{escape_script(STATIC_SCRIPT)}</script>\n</body>\n</html>\n")
 
 
 def copy_local_js(out: Path) -> None:

@@ -19,7 +19,7 @@ from .a11y import Accessibility
 #: #D27800) to 3:1 against the page, as lines and bars need (WCAG 1.4.11). It then nears the vermillion (5) for a
 #: deuteranope, so the two never share a figure (tests/test_accessibility.py checks both).
 PALETTE = ["#0072B2", "#D27800", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-GREY = "#999999"
+GREY = "#888888"  # 3.5:1 against the page, as a line needs (WCAG 1.4.11; #999999 had 2.85:1)
 #: A diverging, colour-blind-safe map for signed values (blue → white → orange-red).
 DIVERGING = ["#2166ac", "#f7f7f7", "#b35806"]
 SEQUENTIAL = ["#f7fbff", "#6baed6", "#08306b"]
