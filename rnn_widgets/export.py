@@ -297,6 +297,11 @@ def clone_widget(widget: W.Widget, memo: dict, shared: dict | None = None,
     """
     if id(widget) in memo:
         return memo[id(widget)]
+    if shared is not None and isinstance(widget, W.DOMWidget) and widget.layout.display == "none":
+        # hidden in this frame: nothing to draw (a bqplot figure drawn hidden has no size, and the browser
+        # logs its negative rectangles as errors)
+        memo[id(widget)] = _shared_widget(W.HTML, shared, layout=_shared_widget(W.Layout, shared, display="none"))
+        return memo[id(widget)]
     # tick values and domains are labels: float32 would print 0.1 as 0.10000000149011612
     state = {k: (getattr(widget, k) if k in LABEL_TRAITS else _clone_value(getattr(widget, k), memo, shared, domains))
              for k in _synced(widget)}
