@@ -55,6 +55,12 @@ CLASSROOM_CONFIG: dict[str, dict] = {
         "cull_connected": False,
         "cull_busy": False,
     },
+    # Voila loads every installed JupyterLab extension's federated bundle; Notebook 7's (installed beside
+    # JupyterLab on most machines) needs modules only the Notebook app provides, and each page then logs
+    # "The getter for the shared module is not a function" in the browser console. Voila pages need none of it.
+    "VoilaConfiguration": {
+        "extension_denylist": ["@jupyter-notebook/lab-extension"],
+    },
 }
 
 
@@ -67,7 +73,7 @@ def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0) -> dict[str,
     if pool < 0 or lecture_pool < 0:
         raise ValueError("pool sizes cannot be negative")
     config = copy.deepcopy(CLASSROOM_CONFIG)
-    config["VoilaConfiguration"] = {"preheat_kernel": pool + lecture_pool > 0, "show_tracebacks": False}
+    config["VoilaConfiguration"].update(preheat_kernel=pool + lecture_pool > 0, show_tracebacks=False)
     config["VoilaKernelManager"] = {"kernel_pools_config": {"default": {"pool_size": lecture_pool},
                                                              TOUR: {"pool_size": pool}}}
     # an idle kernel exits within a second of its shutdown request; one that does not is killed then
