@@ -507,8 +507,8 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
         ranges = "; ".join(f"<b>{html.escape(k.label.rstrip(' :+'))}</b> ({len(k.values)} values, "
                            f"{html.escape(k.names[0])} to {html.escape(k.names[-1])})" for k in live)
         header = W.HTML(
-            f"<h3 style='margin:4px 0'>{html.escape(widget.TITLE)} <span style='font-weight:normal;color:#555'>"
-            f"({html.escape(widget.SECTION)})</span></h3>"
+            f"<h2 style='margin:4px 0;font-size:1.17em'>{html.escape(widget.TITLE)} "
+            f"<span style='font-weight:normal;color:#555'>({html.escape(widget.SECTION)})</span></h2>"
             f"<p class='rnn-question' style='margin:4px 0 8px;font-size:105%'><b>{html.escape(page_question(name, live))}</b></p>"
             f"<div style='max-width:860px'>{widget.EXPLANATION}</div>"
             f"<p style='color:#555;font-size:90%'>Static page: live here are {ranges}, "
@@ -661,8 +661,8 @@ def index_html(pages: list[Path], live: dict[str, list[str]] | None = None) -> s
     body = "\n".join(items)
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>rnn-widgets</title>"
             f"{NO_FAVICON}</head>"
-            "<body style='font-family:sans-serif;margin:16px;max-width:900px'>"
+            "<body style='font-family:sans-serif;margin:16px;max-width:900px'><main>"
             "<h1 style='font-size:1.5em'>rnn-widgets: widgets that teach recurrent networks</h1>"
             "<p>One page per lecture idea, in lecture order. Each keeps the knobs of its question live without "
             "a kernel.</p>"
-            f"<ol>\n{body}\n</ol></body></html>\n")
+            f"<ol>\n{body}\n</ol></main></body></html>\n")
