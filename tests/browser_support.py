@@ -30,6 +30,18 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists()
 
 
+def skip_module_without_browser() -> None:
+    """At a browser test module's top: skip it where chromium or playwright is missing, unless
+    RNN_WIDGETS_REQUIRE_BROWSER is set (as CI does), where a missing browser is a failure."""
+    import pytest
+
+    if browser_available():
+        return
+    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
+        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
+    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

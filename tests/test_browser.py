@@ -4,17 +4,16 @@ Debian chromium driven by Playwright (never `playwright install`); every host bu
 unresolvable, so the page must work offline. Skipped where no browser is installed, unless
 RNN_WIDGETS_REQUIRE_BROWSER is set (as CI does).
 """
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from browser_support import (
-    browser_available,
     chromium_page,
     free_port,
     press_and_wait_for_change,
+    skip_module_without_browser,
     stop_process,
     wait_for_url,
 )
@@ -26,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 WIDGETS = list(rnn_widgets.WIDGETS)
 
-if not browser_available():
-    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
-        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
-    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+skip_module_without_browser()
 
 @pytest.fixture(scope="module")
 def tour():

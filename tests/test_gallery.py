@@ -5,7 +5,6 @@ Real Debian chromium on loopback (see browser_support.py); one gallery and one b
 galleries of their own for the tests that stop or crowd one. Kernels are counted as processes.
 """
 import json
-import os
 import shutil
 import signal
 import socket
@@ -19,8 +18,8 @@ import pytest
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    browser_available,
     free_port,
+    skip_module_without_browser,
     stop_process,
     write_notebook,
 )
@@ -36,10 +35,7 @@ ALL_WIDGETS = f"""() => {{ const w = document.querySelectorAll('.rnn-widget');
     return w.length >= {N_WIDGETS} && Array.from(w).every(e => e.querySelector('.bqplot svg')); }}"""
 PROBE = "classroom_probe.ipynb"  # a light page (a slider, no torch): many visits in little time
 
-if not browser_available():
-    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
-        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
-    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+skip_module_without_browser()
 
 
 @pytest.fixture(scope="module")

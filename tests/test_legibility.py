@@ -3,7 +3,6 @@ no "−0.0", no console errors: the tour (defaults), each widget in an extreme s
 
 One Voila server (the tour and an extremes notebook side by side) and one Chromium for the module.
 """
-import os
 import re
 import shutil
 import subprocess
@@ -12,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from browser_support import (
-    browser_available,
     chromium_page,
     free_port,
     serve_directory,
+    skip_module_without_browser,
     stop_process,
     wait_for_url,
     write_notebook,
@@ -30,10 +29,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "legibility"
 
-if not browser_available():
-    if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
-        raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
-    pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright", allow_module_level=True)
+skip_module_without_browser()
 
 #: "−0.0", "-0", "−0.00" standing alone (not 0.05, not 10, not 1e-05)
 NEGATIVE_ZERO = re.compile(r"(?<![\w.])[−-]0(?:\.0+)?(?![\w.])")

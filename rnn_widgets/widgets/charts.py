@@ -138,10 +138,10 @@ def ordinal_ticks(n_labels: int, room: int) -> int | None:
     return max(2, n_labels // step + 1)
 
 
-def fit_ordinal_x(fig: bq.Figure, labels: list[str], *, width_px: float | None = None) -> None:
+def fit_ordinal_x(fig: bq.Figure, labels: list[str]) -> None:
     """Show every label of an ordinal x axis that fits, thinned to every 2nd, 5th… when crowded."""
     axis = _axis(fig, fig.marks[0].scales["x"])
-    plot_w = width_px or plot_size(fig)[0]
+    plot_w = plot_size(fig)[0]
     widest = max((len(str(t)) for t in labels), default=1)
     axis.num_ticks = ordinal_ticks(len(labels), int(plot_w // (7 * widest + 10)))
 
