@@ -147,3 +147,46 @@ def test_cell_state_scan_equals_the_recurrence(T, B, H, scale):
     for t in range(T):
         c.append(c[-1] * f[t] + i[t])
     torch.testing.assert_close(cell_states(c0, pre_f, f, i), torch.stack(c), atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("T, B, H", [(1, 1, 3), (2, 1, 3), (37, 5, 9), (100, 1, 64), (12, 3, 48)])
+@pytest.mark.parametrize("onednn", [True, False])
+def test_lstm_trace_without_autograd_reads_the_kernel_or_rebuilds_c(T, B, H, onednn):
+    """Without autograd on the CPU, c and the gates come from oneDNN's workspace (core/scan.py); they must equal
+    the differentiable trace (gates computed here, c from the scan) and torch.nn.LSTM's last c."""
+    from rnn_widgets.core import scan
+    if onednn and not torch.backends.mkldnn.is_available():
+        pytest.skip("this build of PyTorch has no oneDNN")
+    torch.manual_seed(T * 100 + H)
+    ref = torch.nn.LSTM(4, H)
+    ours = LSTM.from_torch(ref)
+    x = 3 * torch.randn(T, B, 4)  # large enough to saturate some gates
+    c0, h0 = torch.randn(B, H), torch.randn(B, H)
+    enabled = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = onednn
+    try:
+        with torch.no_grad():
+            fast = [ours.trace(x, (c0, h0)) for _ in range(2)]  # the second run reads a known layout
+            _, (_, ref_c) = ref(x, (h0[None], c0[None]))
+    finally:
+        torch.backends.mkldnn.enabled = enabled
+    if onednn:
+        assert scan._layouts.get((T, B, H)) is not None, "the workspace's layout was not found"
+    slow = ours.trace(x, (c0, h0))  # autograd on: the gates computed here, c from the scan
+    for tr in fast:
+        assert set(tr.keys()) == set(slow.keys())
+        for k in slow.keys():
+            torch.testing.assert_close(tr[k], slow[k].detach(), atol=1e-5, rtol=1e-5, msg=k)
+        torch.testing.assert_close(tr.c[-1], ref_c[0], atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(tr.c[1:], tr.c[:-1] * tr.f + tr.i, atol=1e-6, rtol=1e-6)
+        assert not tr.c.requires_grad and tr.c._base is None  # a copy, not a view that keeps the workspace
+
+
+def test_lstm_trace_falls_back_where_the_workspace_does_not_check_out(monkeypatch):
+    from rnn_widgets.core import scan
+    lstm = LSTM(3, 5)
+    x = torch.randn(9, 2, 3)
+    monkeypatch.setitem(scan._layouts, (9, 2, 5), None)  # as after a failed check (another oneDNN's layout)
+    with torch.no_grad():
+        tr = lstm.trace(x)
+    torch.testing.assert_close(tr.c, lstm.trace(x).c.detach())

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from .base import RecurrentBase
 from .device import resolve_device
-from .scan import cell_states
+from .scan import cell_states, onednn_lstm, workspace_internals
 from .trace import AffineUse
 
 NONLINEARITIES = {
@@ -204,13 +204,14 @@ class LSTM(RecurrentBase):
         Without autograd (generation, widgets) the reordered copy is cached until W or b changes
         (their version counters move on every in-place update), so a character costs no copy.
         """
-        key = (self.W._version, self.b._version, self.W.data_ptr(), self.b.data_ptr(), self.W.device)
-        cached = getattr(self, "_torch_params_cache", None)
-        if not torch.is_grad_enabled() and cached is not None and cached[0] == key:
+        W, b = self.W, self.b
+        key = (W._version, b._version, W.data_ptr(), b.data_ptr(), W.device)
+        cached = self.__dict__.get("_torch_params_cache")
+        if cached is not None and cached[0] == key and not torch.is_grad_enabled():
             return cached[1]
         H = self.hidden_size
-        W = _swap_first_two_blocks(self.W, H)
-        params = [W[:, H:], W[:, :H], _swap_first_two_blocks(self.b, H), torch.zeros_like(self.b)]
+        W = _swap_first_two_blocks(W, H)
+        params = [W[:, H:], W[:, :H], _swap_first_two_blocks(b, H), torch.zeros_like(b)]
         if not torch.is_grad_enabled():
             self._torch_params_cache = (key, [p.contiguous() for p in params])
             return self._torch_params_cache[1]
@@ -223,13 +224,24 @@ class LSTM(RecurrentBase):
         return out, (c_last[0], h_last[0])
 
     def _fast_trace(self, x, init):
-        # h of every step from PyTorch's fused kernel; then all gates from one batched matmul,
-        # and c from the linear recurrence solved at once (the kernel returns only the last c).
+        # h of every step from PyTorch's fused kernel, then all pre-activations from one batched matmul. Where the
+        # kernel is oneDNN's, its workspace also holds the activated gates and c (scan.py); elsewhere the gates are
+        # computed here, and c from the linear recurrence solved at once (the kernel returns only the last c).
         c0, h0 = init
-        h = torch.cat([h0.unsqueeze(0), self._fused(x, init)[0]])  # (T+1, B, H)
+        run = onednn_lstm(x, h0, c0, self.torch_params())
+        out = self._fused(x, init)[0] if run is None else run.h
+        h = torch.cat([h0.unsqueeze(0), out])  # (T+1, B, H)
         z = nn.functional.linear(torch.cat([h[:-1], x], dim=-1), self.W, self.b)  # (T, B, 4H), one matmul
-        g = self._gates(z)
-        c = cell_states(c0, g["pre_f"], g["f"], g["i"])  # (T+1, B, H)
+        kernel = None if run is None else workspace_internals(run, c0, lambda: self._gates(z))
+        if kernel is None:
+            g = self._gates(z)
+            c = cell_states(c0, g["pre_f"], g["f"], g["i"])  # (T+1, B, H)
+        else:
+            gates, c = kernel
+            in_gate, f, cand, o = gates.chunk(4, dim=-1)  # PyTorch's order
+            pre_f, pre_in, pre_cand, pre_o = z.chunk(4, dim=-1)
+            g = {"pre_f": pre_f, "pre_input_gate": pre_in, "pre_candidate": pre_cand, "pre_o": pre_o,
+                 "f": f, "input_gate": in_gate, "candidate": cand, "o": o, "i": in_gate * cand}
         return {"x": x, "c": c, "h": h, **g}
 
     @classmethod
