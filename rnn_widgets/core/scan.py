@@ -22,7 +22,8 @@ recurrence; a shape where that fails (another oneDNN) gets the scan from then on
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
