@@ -4,8 +4,10 @@
 
 Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian chromium (every host but
 127.0.0.1 unresolvable). Prints, in one run:
-  * one student, warm pool: seconds from opening the tour to its first figure (goal <= 1.5 s), and to all six;
-  * N students opening the tour at once: pages complete (all six widgets; goal N/N), median and max first
+  * one student, warm pool: seconds from opening the tour to its first figure (goal <= 1.5 s), and to every
+    widget of the tour; and how many widget models the page received before it could draw (the state the page
+    asks for when it connects: the first widget's under Voila, see rnn_widgets.gallery.Tour);
+  * N students opening the tour at once: pages complete (every widget of the tour; goal N/N), median and max first
     figure, Voila's "Timeout waiting for IOPub output" count;
   * kernel memory (resident, MB) while the N pages are open, and after they are closed (with how long the
     kernels took to go: goal, back to the idle pool within 60 s).
@@ -24,29 +26,34 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS
-from gallery_support import gallery, wait_until
+from gallery_support import ALL_WIDGETS_JS, gallery, tour_widget_count, wait_until
 
-import rnn_widgets
-
-N_WIDGETS = len(rnn_widgets.WIDGETS)
+N_WIDGETS = tour_widget_count()
 FIRST = ".rnn-widget .bqplot svg"
-ALL = f"""() => {{ const w = document.querySelectorAll('.rnn-widget');
-    return w.length >= {N_WIDGETS} && Array.from(w).every(e => e.querySelector('.bqplot svg')); }}"""
 
 
 async def student(browser, url: str, timeout_s: float) -> dict:
-    """Open the tour in a new tab of its own; seconds to the first figure and to all six (None: never)."""
+    """Open the tour in a new tab of its own; seconds to the first figure and to every widget (None: never), and
+    the number of widget models in the state the page received when it connected."""
     from playwright.async_api import Error as PlaywrightError
     context = await browser.new_context(viewport={"width": 1000, "height": 900})
     page = await context.new_page()
-    result = {"page": page, "context": context, "first": None, "all": None}
+    result = {"page": page, "context": context, "first": None, "all": None, "models": None}
+
+    def on_socket(ws):
+        def received(payload):
+            text = payload.decode("latin1") if isinstance(payload, bytes) else payload
+            if result["models"] is None and "update_states" in text:
+                result["models"] = text.count('"model_name"')
+        ws.on("framereceived", received)
+    page.on("websocket", on_socket)
     t0 = time.perf_counter()
     try:
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1e3)
         await page.wait_for_selector(FIRST, timeout=timeout_s * 1e3)
         result["first"] = time.perf_counter() - t0
         # polling on a timer: a tab in the background gets no animation frames
-        await page.wait_for_function(ALL, polling=100,
+        await page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=100,
                                      timeout=max(1.0, timeout_s - (time.perf_counter() - t0)) * 1e3)
         result["all"] = time.perf_counter() - t0
     except PlaywrightError as exc:  # a page that never completes is what this benchmark counts
@@ -83,18 +90,22 @@ async def run(args, g) -> None:
                   f"{kernels_and_memory()}")
 
             print(f"\none student, warm pool ({args.repeat} visits, the pool refilled and idle before each):")
-            firsts = []
+            firsts, alls = [], []
             for i in range(args.repeat):
                 if i:
                     await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
                 r = await student(browser, g.page(), args.timeout)
                 firsts.append(r["first"])
-                print(f"  visit {i + 1}: first figure {fmt(r['first'])}, all {N_WIDGETS} widgets {fmt(r['all'])}"
+                alls.append(r["all"])
+                print(f"  visit {i + 1}: first figure {fmt(r['first'])} (drawn from {r['models']} widget models), "
+                      f"all {N_WIDGETS} widgets {fmt(r['all'])}"
                       + (f"  [{r['error']}]" if "error" in r else ""))
                 await close([r])
             done = [f for f in firsts if f is not None]
             if done:
                 print(f"  first figure: median {statistics.median(done):.2f} s (goal <= 1.5 s)")
+            if alls_one := [a for a in alls if a is not None]:
+                print(f"  all {N_WIDGETS} widgets: median {statistics.median(alls_one):.2f} s")
 
             await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
             log_before = g.log.read_text(errors="replace").count("Timeout waiting for IOPub output")

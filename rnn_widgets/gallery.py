@@ -9,6 +9,9 @@ Three pieces, none of which imports torch (the kernels do, the server does not):
   ("'_xsrf' argument missing from POST", voila-dashboards/voila#1458) and every page view leaks a kernel.
   The fix sets the cookie when a page is served. It is applied in the gallery's Voila process and, on a
   Jupyter server (Binder), by this module loaded as a server extension.
+* :class:`Tour`: how ``examples/00_tour.ipynb`` shows its widgets. Under Voila a page first shows the first
+  widget alone and builds the others once its first figure is drawn, so a student sees a figure after the
+  browser has made about 125 widget models instead of about 700 (``python benchmarks/gallery.py``).
 * :func:`serve`: what ``rnn-widgets gallery`` runs. It picks a free port before starting Voila (and tells
   Voila not to move), so the URL it prints is the one that serves; it stops Voila and every kernel on
   SIGTERM, SIGINT (Ctrl-C) or SIGHUP within a few seconds.
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 #: The notebook a classroom opens first; it gets the pool of preheated kernels.
@@ -141,6 +145,108 @@ def _run_voila(argv: list[str]) -> None:
     if not fix_voila_shutdown():
         print(_NOT_FIXED, file=sys.stderr, flush=True)
     Voila.launch_instance(argv[2:], config=Config(json.loads(argv[1])))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The tour: its first widget at once, the others once the page shows it
+
+
+def under_voila() -> bool:
+    """Whether this kernel runs a Voila page (Voila sets ``VOILA_PREHEAT`` for every kernel it starts, preheated
+    or not; JupyterLab, nbclient and VS Code do not)."""
+    return "VOILA_PREHEAT" in os.environ
+
+
+#: The tour page's script: once a figure of the tour is drawn, ask the kernel for the rest of the tour. A page
+#: whose figure never comes (a broken extension) asks after 20 s anyway, so no widget is ever left unbuilt.
+_LOADER_ESM = """
+export default {
+  render({ model }) {
+    const started = Date.now();
+    const ask = () => model.send({ event: "shown" });
+    const wait = () => {
+      if (document.querySelector(".rnn-widget .bqplot svg")) setTimeout(ask, 50);
+      else if (Date.now() - started > 20000) ask();
+      else setTimeout(wait, 50);  // a timer, not animation frames: a tab in the background gets none
+    };
+    wait();
+  }
+};
+"""
+
+
+@functools.cache
+def _loader_class():
+    import anywidget
+    import traitlets
+
+    class TourLoader(anywidget.AnyWidget):
+        """Draws nothing; tells the kernel when the page shows the tour's first figure."""
+        _esm = traitlets.Unicode(_LOADER_ESM).tag(sync=True)
+
+    return TourLoader
+
+
+class Tour:
+    """The widgets of the tour, in order: each cell says ``tour.add(lambda: SomeWidget())``.
+
+    Under Voila the first widget is built where it is added; each later one shows "Loading …" until the page
+    has drawn the first widget's first figure, then is built in order. The browser then makes and draws the
+    first widget's models alone (about 125 of the tour's 700) before anything else, instead of every widget's
+    models before any figure. Elsewhere (JupyterLab, Notebook, nbclient, VS Code) every widget is built where
+    it is added, as if the cell said ``SomeWidget()``.
+
+    ``build`` is a function of no arguments that returns the widget (``lambda: GradientFlowWidget(seq_len=50)``).
+    A widget that fails to build shows the error where it would have been, and the others still come.
+    """
+
+    def __init__(self, lazy: bool | None = None):
+        self.lazy = under_voila() if lazy is None else lazy
+        self.widgets: list = []  # the widgets built so far, in the order they were added
+        self._waiting: list[tuple[object, Callable]] = []  # (placeholder, build) not built yet
+        self._loader = None
+        self.shown = not self.lazy  # whether the page asked for the rest
+
+    def add(self, build: Callable):
+        """Show one widget of the tour (returns what the cell displays)."""
+        import ipywidgets as W
+
+        if self.shown:
+            return self._built(build)
+        if self._loader is None:  # the first widget: built now, with the script that asks for the rest
+            self._loader = _loader_class()()
+            self._loader.on_msg(self._on_message)
+            return W.VBox([self._built(build), self._loader])
+        placeholder = W.VBox([W.HTML("<p><em>Loading the widget…</em></p>")])
+        self._waiting.append((placeholder, build))
+        return placeholder
+
+    def build_rest(self) -> None:
+        """Build every widget still waiting, in order, into its place on the page."""
+        self.shown = True
+        while self._waiting:
+            placeholder, build = self._waiting.pop(0)
+            loading = placeholder.children
+            placeholder.children = (self._built(build),)
+            for w in loading:
+                w.close()
+
+    def _built(self, build: Callable):
+        import html
+
+        import ipywidgets as W
+
+        try:
+            widget = build()
+        except Exception as exc:  # noqa: BLE001 - shown on the page where the widget would have been
+            return W.HTML(f'<p role="alert">This widget could not be built: {html.escape(type(exc).__name__)}: '
+                          f"{html.escape(str(exc))}</p>")
+        self.widgets.append(widget)
+        return widget
+
+    def _on_message(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("event") == "shown":
+            self.build_rest()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,21 @@ import psutil
 from browser_support import free_port, stop_process, wait_for_url
 
 ROOT = Path(__file__).resolve().parents[1]
+TOUR_NOTEBOOK = ROOT / "examples" / "00_tour.ipynb"
+
+#: a page of the tour is complete when every widget the tour adds is on it with all its figures drawn
+ALL_WIDGETS_JS = """n => { const w = document.querySelectorAll('.rnn-widget');
+    return w.length >= n && Array.from(w).every(e => e.querySelector('.bqplot svg')); }"""
+
+
+def tour_widget_count(notebook: Path = TOUR_NOTEBOOK) -> int:
+    """How many widgets the tour shows: the lines of its code cells that start ``tour.add(`` (one widget each)."""
+    import re
+
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    return sum(len(re.findall(r"^tour\.add\(", c.source, re.M)) for c in cells if c.cell_type == "code")
 
 
 def wait_until(condition, timeout: float, interval: float = 0.5, what: str = "condition"):

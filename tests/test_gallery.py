@@ -23,16 +23,14 @@ from browser_support import (
     stop_process,
     write_notebook,
 )
-from gallery_support import ROOT, gallery, wait_until
+from gallery_support import ALL_WIDGETS_JS, ROOT, gallery, tour_widget_count, wait_until
 
 import rnn_widgets
-from rnn_widgets.gallery import CLASSROOM_CONFIG, TOUR
+from rnn_widgets.gallery import CLASSROOM_CONFIG, TOUR, Tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-N_WIDGETS = len(rnn_widgets.WIDGETS)
-ALL_WIDGETS = f"""() => {{ const w = document.querySelectorAll('.rnn-widget');
-    return w.length >= {N_WIDGETS} && Array.from(w).every(e => e.querySelector('.bqplot svg')); }}"""
+N_WIDGETS = tour_widget_count()  # the widgets the tour adds, whatever their number
 PROBE = "classroom_probe.ipynb"  # a light page (a slider, no torch): many visits in little time
 
 skip_module_without_browser()
@@ -100,7 +98,98 @@ def test_twelve_pages_opened_and_closed_leave_only_the_idle_pool(classroom, brow
     assert "seconds of inactivity" not in log, "a kernel went by culling, not with its page"
 
 
-def test_four_pages_opened_at_once_all_show_all_six_widgets(classroom, browser):
+def test_the_tour_adds_widgets_of_the_package_in_lecture_order():
+    import re
+
+    import nbformat
+
+    cells = nbformat.read(ROOT / "examples" / TOUR, as_version=4).cells
+    added = [m for c in cells if c.cell_type == "code" for m in re.findall(r"^tour\.add\(lambda: (\w+)\(", c.source, re.M)]
+    assert len(added) == N_WIDGETS and set(added) <= set(rnn_widgets.WIDGETS)
+    assert added == [name for name in rnn_widgets.WIDGETS if name in added], "not in lecture order"
+
+
+def test_the_tour_builds_the_first_widget_now_and_the_others_when_the_page_asks():
+    """Under Voila (lazy): one widget at first, a placeholder for each other one; the page's message builds them,
+    in order, and a widget that fails to build says so where it would have been."""
+    import ipywidgets as W
+
+    built = []
+
+    def make(name):
+        def build():
+            built.append(name)
+            if name == "broken":
+                raise ValueError("no weights <here>")
+            return W.VBox([W.HTML(name)])
+        return build
+
+    tour = Tour(lazy=True)
+    shown = [tour.add(make(name)) for name in ("first", "second", "broken", "fourth")]
+    assert built == ["first"]
+    assert shown[1].children[0].value == "<p><em>Loading the widget…</em></p>"
+    tour._on_message(None, {"event": "something else"}, [])
+    assert built == ["first"]
+    tour._on_message(None, {"event": "shown"}, [])
+    assert built == ["first", "second", "broken", "fourth"]
+    assert [w.children[0].value for w in tour.widgets] == ["first", "second", "fourth"]
+    assert shown[1].children == (tour.widgets[1],)
+    assert shown[2].children[0].value.startswith('<p role="alert">This widget could not be built: ValueError')
+    assert "&lt;here&gt;" in shown[2].children[0].value
+    tour._on_message(None, {"event": "shown"}, [])  # a second view of the page asks again: nothing more to do
+    assert len(built) == 4
+    assert tour.add(make("late")) is tour.widgets[-1]  # added after the page asked: built at once
+    for w in [*shown, tour.widgets[-1]]:
+        w.close()
+
+
+def test_outside_voila_the_tour_builds_every_widget_where_it_is_added(monkeypatch):
+    import ipywidgets as W
+
+    monkeypatch.delenv("VOILA_PREHEAT", raising=False)
+    tour = Tour()
+    widgets = [tour.add(lambda: W.HTML("a")), tour.add(lambda: W.HTML("b"))]
+    assert widgets == tour.widgets and not tour.lazy
+    monkeypatch.setenv("VOILA_PREHEAT", "False")  # a Voila kernel started for a request
+    assert Tour().lazy
+    for w in widgets:
+        w.close()
+
+
+def _first_state(page) -> list:
+    """Collect the widget state the page receives when it connects (the reply to its "request_states")."""
+    states = []
+
+    def on_socket(ws):
+        def received(payload):
+            text = payload.decode("latin1") if isinstance(payload, bytes) else payload
+            if "update_states" in text and not states:
+                states.append(text)
+        ws.on("framereceived", received)
+    page.on("websocket", on_socket)
+    return states
+
+
+def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classroom, browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        page = context.new_page()
+        states = _first_state(page)
+        page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
+        page.wait_for_selector(".rnn-widget .bqplot svg", timeout=120_000)
+        # the state the page drew its first figure from holds one lesson widget of the tour, not all of them
+        assert len(states) == 1 and states[0].count('"rnn-widget"') == 1
+        page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=300_000)
+        assert page.locator(".rnn-widget").count() == N_WIDGETS
+        assert page.get_by_text("Loading the widget").count() == 0
+        assert page.locator("[role=alert]:visible").count() == 0
+        close_tab(page)
+    finally:
+        context.close()
+    wait_until(lambda: len(classroom.kernels()) <= 1, timeout=60, what="kernels back to the idle pool")
+
+
+def test_four_pages_opened_at_once_all_show_every_widget_of_the_tour(classroom, browser):
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     try:
         pages = [context.new_page() for _ in range(4)]
@@ -108,7 +197,9 @@ def test_four_pages_opened_at_once_all_show_all_six_widgets(classroom, browser):
             page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
         for i, page in enumerate(pages):
             # polled on a timer: the tabs in the background get no animation frames
-            page.wait_for_function(ALL_WIDGETS, polling=250, timeout=400_000)
+            # every widget, the later ones built once the page drew the first (so none stays a placeholder)
+            page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=400_000)
+            assert page.locator(".rnn-widget").count() == N_WIDGETS, f"page {i}"
             assert page.locator(".rnn-widget [role=alert]").count() == 0, f"page {i} shows an error banner"
         pages[-1].bring_to_front()
         last = pages[-1].locator(".rnn-widget").last  # the bottom of the page: the last widget drawn too
