@@ -1,6 +1,6 @@
 """The gallery under a classroom's load: first figure, complete pages, kernel memory, kernels released.
 
-    python benchmarks/gallery.py [--pool 2] [--students 10] [--repeat 3]
+    python benchmarks/gallery.py [--pool 2] [--students 10] [--repeat 3] [--dir examples]
 
 Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian chromium (every host but
 127.0.0.1 unresolvable). Prints, in one run:
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS
 from gallery_support import ALL_WIDGETS_JS, gallery, tour_widget_count, wait_until
 
-N_WIDGETS = tour_widget_count()
+N_WIDGETS = tour_widget_count()  # of examples/00_tour.ipynb; main() counts the tour of --dir
 FIRST = ".rnn-widget .bqplot svg"
 
 
@@ -149,11 +149,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="single-student visits")
     ap.add_argument("--timeout", type=float, default=300, help="seconds a page may take before it counts as incomplete")
     ap.add_argument("--log", help="keep the gallery's log here (default: a temporary file)")
+    ap.add_argument("--dir", type=Path, help="serve the notebooks of this folder (default: examples/)")
     args = ap.parse_args()
+    global N_WIDGETS
+    if args.dir:
+        N_WIDGETS = tour_widget_count(args.dir / "00_tour.ipynb")
     print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(args.log) if args.log else Path(tmp) / "gallery.log"
-        with gallery(log, pool=args.pool) as g:
+        with gallery(log, pool=args.pool, directory=args.dir) as g:
             asyncio.run(run(args, g))
     print(f"machine load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

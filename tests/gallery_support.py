@@ -23,13 +23,14 @@ ALL_WIDGETS_JS = """n => { const w = document.querySelectorAll('.rnn-widget');
 
 
 def tour_widget_count(notebook: Path = TOUR_NOTEBOOK) -> int:
-    """How many widgets the tour shows: the lines of its code cells that start ``tour.add(`` (one widget each)."""
+    """How many widgets the tour shows: the lines of its code cells that start ``tour.add(`` (one widget each),
+    or, in a tour written without :class:`rnn_widgets.gallery.Tour`, with a widget's constructor."""
     import re
 
     import nbformat
 
     cells = nbformat.read(notebook, as_version=4).cells
-    return sum(len(re.findall(r"^tour\.add\(", c.source, re.M)) for c in cells if c.cell_type == "code")
+    return sum(len(re.findall(r"^(?:tour\.add\(|[A-Z]\w*Widget\()", c.source, re.MULTILINE)) for c in cells if c.cell_type == "code")
 
 
 def wait_until(condition, timeout: float, interval: float = 0.5, what: str = "condition"):

@@ -104,7 +104,7 @@ def test_the_tour_adds_widgets_of_the_package_in_lecture_order():
     import nbformat
 
     cells = nbformat.read(ROOT / "examples" / TOUR, as_version=4).cells
-    added = [m for c in cells if c.cell_type == "code" for m in re.findall(r"^tour\.add\(lambda: (\w+)\(", c.source, re.M)]
+    added = [m for c in cells if c.cell_type == "code" for m in re.findall(r"^tour\.add\(lambda: (\w+)\(", c.source, re.MULTILINE)]
     assert len(added) == N_WIDGETS and set(added) <= set(rnn_widgets.WIDGETS)
     assert added == [name for name in rnn_widgets.WIDGETS if name in added], "not in lecture order"
 
