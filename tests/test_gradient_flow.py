@@ -103,3 +103,18 @@ def test_written_out_jacobian_product_equals_autograd(kind, nonlinearity, scales
         torch.testing.assert_close(states[name], ref.states[name], atol=1e-12, rtol=1e-10)
     for name, contrib in ref.contributions.items():
         torch.testing.assert_close(weights[name], contrib.sum(0), atol=1e-12, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kind, nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("rnn", "sigmoid"),
+                                                ("skip", "identity"), ("lstm", "tanh"), ("gru", "tanh")])
+def test_scaled_trace_without_autograd_equals_the_stepwise_one(kind, nonlinearity):
+    """The gradient map's batched run over scales takes a leaner loop without autograd (core/base.py)."""
+    model = flow_model(kind, nonlinearity)
+    x = torch.randn(30, 21, 4, dtype=torch.float64)
+    scales = torch.linspace(0.1, 2.0, 21, dtype=torch.float64)
+    with torch.no_grad():
+        lean = model.trace(x, recurrent_scale=scales)
+        recorded = model.trace(x, recurrent_scale=scales, stepwise=True)
+    assert set(lean.keys()) == set(recorded.keys()) and recorded.affine
+    for k in recorded.keys():
+        torch.testing.assert_close(lean[k], recorded[k], atol=1e-12, rtol=1e-10, msg=k)

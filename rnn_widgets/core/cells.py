@@ -117,6 +117,20 @@ class RNN(RecurrentBase):
         z = nn.functional.linear(torch.cat([a[:-1], x], dim=-1), self.W, self.b)  # all pre-activations, one matmul
         return {"x": x, "a": a, "z": z}
 
+    def _scaled_loop(self, x, init, scale):
+        T, B, _ = x.shape
+        H = self.hidden_size
+        sigma = NONLINEARITIES[self.nonlinearity]
+        zx = torch.addmm(self.b, x.reshape(T * B, -1), self.W[:, H:].T).view(T, B, H)  # W_x x[l] + b, all l
+        Wa_T = self.W[:, :H].T
+        a, states, zs = init[0], [init[0]], []
+        for zx_t in zx.unbind(0):
+            z = torch.addmm(zx_t, a * scale, Wa_T)  # the same affine map as _step's, summed in another order
+            a = a + sigma(z) if self.skip else sigma(z)
+            zs.append(z)
+            states.append(a)
+        return {"x": x, "a": torch.stack(states), "z": torch.stack(zs)}
+
     @classmethod
     def from_torch(cls, m: nn.RNN) -> RNN:
         """An exact copy of a one-layer ``torch.nn.RNN`` (its two biases are summed into b)."""
@@ -325,6 +339,22 @@ class GRU(RecurrentBase):
         h = torch.cat([init[0].unsqueeze(0), self._fused(x, init)[0]])  # (T+1, B, H)
         g = self._gates(x @ self.Wx.T + self.bx, h[:-1] @ self.Wh.T + self.bh)
         return {"x": x, "h": h, **g}
+
+    def _scaled_loop(self, x, init, scale):
+        T, B, _ = x.shape
+        H = self.hidden_size
+        gx = torch.addmm(self.bx, x.reshape(T * B, -1), self.Wx.T).view(T, B, 3 * H)  # all steps' input maps
+        Wh_T = self.Wh.T
+        (h,) = init
+        hs, ghs = [h], []
+        for gx_t in gx.unbind(0):
+            gh = torch.addmm(self.bh, h * scale, Wh_T)
+            r, z = torch.sigmoid(gx_t[:, : 2 * H] + gh[:, : 2 * H]).chunk(2, dim=-1)
+            n = torch.tanh(torch.addcmul(gx_t[:, 2 * H :], r, gh[:, 2 * H :]))
+            h = (1 - z) * n + z * h  # as _step
+            ghs.append(gh)
+            hs.append(h)
+        return {"x": x, "h": torch.stack(hs), **self._gates(gx, torch.stack(ghs))}
 
     @classmethod
     def from_torch(cls, m: nn.GRU) -> GRU:
