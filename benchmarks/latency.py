@@ -93,6 +93,34 @@ def warm_times(name: str, repeat: int) -> tuple[dict[str, list[float]], float]:
     return times, build
 
 
+def text_memory_times(repeat: int = 15) -> dict[str, list[float]]:
+    """TextMemoryWidget's own goals (issue 11), each change new to its caches: the position t moved to a value
+    never drawn (three backward recursions), the unit moved, and a new 500-character passage read by all three
+    models (held-out Shakespeare, a different stretch each time)."""
+    from rnn_widgets.widgets import text_memory
+
+    held_out = open(os.path.join(os.path.dirname(__file__), "..", "tests", "data", "tinyshakespeare_held_out.txt"),
+                    encoding="utf-8").read()
+    widget = rnn_widgets.TextMemoryWidget()
+    times: dict[str, list[float]] = {"position (new t)": [], "unit": [], "passage (500 new)": []}
+    for k in range(repeat):
+        t = time.perf_counter()
+        widget.position = 40 + (k * 97) % 360  # the default passage: each t once (the cache holds 32)
+        times["position (new t)"].append(time.perf_counter() - t)
+        t = time.perf_counter()
+        widget.unit = (widget.unit + 37) % 128
+        times["unit"].append(time.perf_counter() - t)
+    for k in range(repeat):
+        passage = held_out[5000 + 1013 * k:][:500]
+        text_memory.read_all.cache_clear()
+        t = time.perf_counter()
+        widget.text = passage
+        times["passage (500 new)"].append(time.perf_counter() - t)
+        assert widget.error_message == "", widget.error_message
+    widget.close()
+    return times
+
+
 def fmt_row(ts: list[float] | None) -> str:
     if not ts:
         return f"{'–':>8} {'–':>8} {'–':>8}"
@@ -131,6 +159,12 @@ def main() -> None:
     for key, (value, where) in worst.items():
         print(f"worst {key:12}: {value:8.1f} ms  ({where})")
     print("goals: cold p95 <= 50 ms and max <= 250 ms for every control; warm median <= 16 ms")
+    if "TextMemoryWidget" in args.widgets:
+        print("\nTextMemoryWidget, each change new to the caches (goals: position and unit <= 16 ms median, "
+              "a new 500-character passage <= 100 ms median):")
+        for what, ts in text_memory_times().items():
+            print(f"  {what:20} median {1e3 * statistics.median(ts):6.1f}  p95 {p95_ms(ts):6.1f}  "
+                  f"max {1e3 * max(ts):6.1f} ms")
 
 
 if __name__ == "__main__":

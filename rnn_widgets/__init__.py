@@ -17,6 +17,7 @@ WIDGETS = {
     "GenerationWidget": "generation",
     "GradientFlowWidget": "gradient_flow",
     "LSTMGatesWidget": "lstm_gates",
+    "TextMemoryWidget": "text_memory",
 }
 
 __all__ = ["set_device", "get_device", "__version__", *list(WIDGETS)]  # noqa: PLE0604 - the widget names

@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--embed", type=int, default=32)
-    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
+    ap.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--dropout", type=float, default=0.15)
     ap.add_argument("--batch", type=int, default=64)

@@ -101,7 +101,7 @@ def test_a_huge_config_is_refused_before_the_model_is_built(saved, monkeypatch):
     ({"hidden_size": 16, "num_layers": 1, "embed_size": 4}, "tensor layers.0.W: expected"),
     ({"hidden_size": 8, "num_layers": 2, "embed_size": 4}, "do not match the config"),
     ({"hidden_size": 8, "num_layers": 1, "embed_size": 4, "cell": "gru"}, "do not match the config"),
-    ({"hidden_size": 8, "num_layers": 1, "embed_size": 4, "cell": "transformer"}, "'lstm' or 'gru'"),
+    ({"hidden_size": 8, "num_layers": 1, "embed_size": 4, "cell": "transformer"}, "one of 'rnn', 'lstm', 'gru'"),
     ({"hidden_size": True, "num_layers": 1, "embed_size": 4}, "whole number"),
     ({"hidden_size": -8, "num_layers": 1, "embed_size": 4}, "whole number"),
     ({"hidden_size": 8, "num_layers": 1, "embed_size": 4, "__class__": "os.system"}, "config must be"),

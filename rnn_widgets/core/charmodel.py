@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from .cells import GRU, LSTM
+from .cells import GRU, LSTM, RNN
 from .device import resolve_device
 from .sampling import make_generator, sample_next
 from .vocab import CharVocab
@@ -19,6 +19,8 @@ from .vocab import CharVocab
 LIMITS = {"hidden_size": (1, 1024), "num_layers": (1, 4), "embed_size": (1, 512)}
 MAX_VOCAB = 4096
 MAX_PARAMETERS = 20_000_000  # 80 MB of float32
+#: the recurrent layers a character model may be built from: §1.3's tanh RNN, §2's LSTM, Remark 2.1's GRU
+CELLS = ("rnn", "lstm", "gru")
 
 
 def state_shapes(vocab_size: int, hidden_size: int, num_layers: int, embed_size: int, cell: str = "lstm",
@@ -31,6 +33,8 @@ def state_shapes(vocab_size: int, hidden_size: int, num_layers: int, embed_size:
         n_in = E if k == 0 else H
         if cell == "lstm":  # W = [W_f; W_input; W_candidate; W_o] acting on [h; x]
             shapes |= {f"layers.{k}.W": (4 * H, H + n_in), f"layers.{k}.b": (4 * H,)}
+        elif cell == "rnn":  # §1.3's a^(l+1) = tanh(W [a^(l); x[l]] + b)
+            shapes |= {f"layers.{k}.W": (H, H + n_in), f"layers.{k}.b": (H,)}
         else:
             shapes |= {f"layers.{k}.Wx": (3 * H, n_in), f"layers.{k}.Wh": (3 * H, H), f"layers.{k}.bx": (3 * H,),
                        f"layers.{k}.bh": (3 * H,)}
@@ -54,8 +58,8 @@ def check_saved(blob) -> tuple[str, dict]:
         value = config[key]
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
             raise ValueError(f"config {key} must be a whole number from {lo} to {hi}, got {value!r}")
-    if config["cell"] not in ("lstm", "gru"):
-        raise ValueError(f"config cell must be 'lstm' or 'gru', got {config['cell']!r}")
+    if config["cell"] not in CELLS:
+        raise ValueError(f"config cell must be one of {', '.join(map(repr, CELLS))}, got {config['cell']!r}")
     dropout = config.get("dropout", 0.0)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
         raise ValueError(f"config dropout must be a number in [0, 1), got {dropout!r}")
@@ -79,7 +83,8 @@ def check_saved(blob) -> tuple[str, dict]:
 
 
 class CharModel(nn.Module):
-    """Embedding → stacked core :class:`~rnn_widgets.core.LSTM` (or GRU) layers → next-character logits.
+    """Embedding → stacked core :class:`~rnn_widgets.core.LSTM` (or GRU, or tanh RNN) layers → next-character
+    logits.
 
     x[l] is the embedding of character l (Remark 1.2: a learned vector, the same length for
     every token). ``forward(ids, state)`` returns logits ``(T, [B,] V)`` and the new state, a
@@ -89,14 +94,14 @@ class CharModel(nn.Module):
     def __init__(self, vocab: CharVocab, hidden_size: int = 256, num_layers: int = 2, embed_size: int = 32,
                  dropout: float = 0.0, cell: str = "lstm"):
         super().__init__()
-        if cell not in ("lstm", "gru"):
-            raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {', '.join(map(repr, CELLS))}, got {cell!r}")
         self.vocab = vocab
         self.hidden_size, self.num_layers, self.embed_size, self.cell = hidden_size, num_layers, embed_size, cell
         self.dropout = nn.Dropout(dropout)  # between layers, in training only
         self.embed = nn.Embedding(len(vocab), embed_size)
         sizes = [embed_size] + [hidden_size] * num_layers
-        layer = LSTM if cell == "lstm" else GRU
+        layer = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[cell]
         self.layers = nn.ModuleList(layer(sizes[k], hidden_size) for k in range(num_layers))
         self.readout = nn.Linear(hidden_size, len(vocab))
 
@@ -187,14 +192,18 @@ class CharModel(nn.Module):
         return model.to(resolve_device(device)).eval()
 
 
-#: the shipped models: the generation model, and two small one-layer twins for the gates widget
-SHIPPED = ("char_lstm", "small_lstm", "small_gru")
+#: the shipped models: the generation model, and three small one-layer models trained under one protocol
+SHIPPED = ("char_lstm", "small_rnn", "small_lstm", "small_gru")
+#: the small models by their kind of cell: load_char_model("rnn" | "lstm" | "gru")
+KINDS = {"rnn": "small_rnn", "lstm": "small_lstm", "gru": "small_gru"}
 
 
 @functools.cache
 def _pretrained_cpu(name: str) -> CharModel:
+    name = KINDS.get(name, name)
     if name not in SHIPPED:
-        raise ValueError(f"no shipped model called {name!r}; there are {SHIPPED}")
+        raise ValueError(f"no shipped model called {name!r}; there are {', '.join(SHIPPED)} "
+                         f"(and {', '.join(KINDS)} for the small ones)")
     path = resources.files("rnn_widgets.core") / "data" / f"{name}.pt"
     with resources.as_file(path) as p:
         if not Path(p).exists():
@@ -205,8 +214,9 @@ def _pretrained_cpu(name: str) -> CharModel:
 def load_char_model(name: str = "char_lstm", device=None) -> CharModel:
     """A shipped character-level model trained on Shakespeare (see ``data/MODEL_CARD.md``).
 
-    ``"char_lstm"`` (default) is the generation model of §1.4; ``"small_lstm"`` and ``"small_gru"``
-    are one-layer twins of equal size for comparing the LSTM's and the GRU's gates (Remark 2.1).
+    ``"char_lstm"`` (default) is the generation model of §1.4 (two layers). ``"rnn"``, ``"lstm"`` and ``"gru"``
+    (also ``"small_rnn"``, ``"small_lstm"``, ``"small_gru"``) are one-layer models of 128 units trained under
+    one protocol, for comparing the plain RNN, the LSTM and the GRU on the same text (§1.5, §2, Remark 2.1).
     Each call returns an independent copy (a widget may change its biases without affecting
     another), on ``device`` (default: the global choice of :func:`set_device`).
     """

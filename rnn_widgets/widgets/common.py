@@ -2,6 +2,7 @@
 controls, figures with a one-line summary each. Widgets subclass :class:`LessonWidget`."""
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -11,6 +12,7 @@ import ipywidgets as W
 import numpy as np
 import torch
 import traitlets
+from threadpoolctl import ThreadpoolController
 
 from ..core.device import resolve_device
 from .a11y import Accessibility
@@ -50,6 +52,11 @@ def finite(values, limit: float = DISPLAY_LIMIT) -> np.ndarray:
     return np.clip(np.nan_to_num(a, nan=0.0, posinf=limit, neginf=-limit), -limit, limit)
 
 
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()  # finds the loaded BLAS libraries once (inspecting them each time costs ms)
+
+
 @contextmanager
 def small_tensor_mode():
     """How the widgets run their tensors on the CPU; both settings are restored afterwards.
@@ -60,14 +67,18 @@ def small_tensor_mode():
     - No oneDNN (mkldnn): it compiles and keeps a kernel for every new tensor shape, and the widgets make many
       (every length, every text): 20 MB more after 1,500 LSTMGates changes, at no gain in speed at these sizes
       (benchmarks/soak.py).
+    - numpy's BLAS on one thread as well: a vector-matrix product of 128 units took 80 µs instead of 4 µs with
+      OpenBLAS's threads waking beside torch's (TextMemory's step-by-step gradient, core/text_memory.py).
     """
     threads, onednn = torch.get_num_threads(), torch.backends.mkldnn.enabled
     if threads != 1:
         torch.set_num_threads(1)
     torch.backends.mkldnn.enabled = False
+    blas = _blas().limit(limits=1, user_api="blas")
     try:
         yield
     finally:
+        blas.restore_original_limits()
         torch.backends.mkldnn.enabled = onednn
         if threads != 1:
             torch.set_num_threads(threads)

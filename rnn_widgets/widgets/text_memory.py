@@ -1,0 +1,288 @@
+"""§1.5, §2 and Remark 2.1 on real text: what one unit of a trained RNN, LSTM or GRU follows in a passage,
+and how far back each model's gradient reaches."""
+from __future__ import annotations
+
+import functools
+import math
+
+import ipywidgets as W
+import numpy as np
+import traitlets
+
+from ..core import load_char_model
+from ..core.text_memory import (
+    DEFAULT_PASSAGE,
+    MAX_PASSAGE,
+    SIGNALS,
+    STATES,
+    check_passage,
+    connectivity,
+    correlations,
+    fall_distance,
+    find_units,
+    loss_gradient,
+    read_passage,
+    text_features,
+)
+from .charts import fit_y, line_chart, set_key
+from .common import PALETTE, LessonWidget, _bad_value, esc, fmt, slider
+from .text_map import COLUMNS, TEXT_DIVERGING, fill_text_map, glyph, lay_out, text_map
+
+MODELS = ("rnn", "lstm", "gru")
+NAMES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+COLORS = {"rnn": PALETTE[5], "lstm": PALETTE[0], "gru": PALETTE[2]}  # vermillion, blue, green: never orange too
+FEATURES = tuple(text_features("ab"))
+BAND_ROWS = 2  # rows of text per model in the connectivity map
+MAX_DISTANCE = BAND_ROWS * COLUMNS - 2  # the characters back that a band shows (with t and t + 1)
+LOG_FLOOR = -4.0  # the connectivity map's colours run from 10⁻⁴ of a model's largest norm to it
+DEFAULT_POSITION = DEFAULT_PASSAGE.index("wedding-day") + len("wedding-d") - 1  # reading 'd', predicting 'a'
+
+
+@functools.lru_cache(maxsize=3)
+def trained(cell: str):
+    """The shipped one-layer Shakespeare model for ``cell``, loaded once and only read from here."""
+    return load_char_model(cell, device="cpu")
+
+
+@functools.lru_cache(maxsize=4)
+def read_all(text: str) -> dict:
+    """The three models' traces over ``text`` (a new passage: three fused forward passes)."""
+    return {cell: read_passage(trained(cell), text) for cell in MODELS}
+
+
+@functools.lru_cache(maxsize=32)
+def connectivity_at(text: str, t: int) -> dict[str, np.ndarray]:
+    """‖dℓ_t/dx[t − d]‖ for d = 0 … (up to MAX_DISTANCE), per model: one backward recursion each."""
+    passages = read_all(text)
+    return {cell: connectivity(trained(cell), passages[cell], t, MAX_DISTANCE) for cell in MODELS}
+
+
+@functools.lru_cache(maxsize=32)
+def losses_at(text: str, t: int) -> dict[str, float]:
+    """ℓ_t for each model: −log p(character t + 1 | characters 0 … t), in nats."""
+    return {cell: loss_gradient(trained(cell), passage, t)[0] for cell, passage in read_all(text).items()}
+
+
+@functools.lru_cache(maxsize=16)
+def units_found(text: str, cell: str, signal: str):
+    return find_units(read_all(text)[cell].signal(signal), text)
+
+
+def round_up(x: float) -> float:
+    """``x`` rounded up to two significant digits (a key's end: 3.04 → 3.1), at least 1e-6."""
+    x = max(x, 1e-6)
+    unit = 10.0 ** (math.floor(math.log10(x)) - 1)
+    return round(math.ceil(x / unit - 1e-9) * unit, 12)
+
+
+def default_signal(cell: str) -> str:
+    return next(iter(SIGNALS[cell]))
+
+
+class TextMemoryWidget(LessonWidget):
+    """A passage through the three trained character models: one unit's value on each character, and the
+    gradient of one prediction on each earlier character, RNN beside LSTM beside GRU.
+
+    Traits
+    ------
+    text : str            the passage (at most 2,000 characters the models know)
+    model : {"rnn", "lstm", "gru"}   the model whose unit is shown over the text
+    signal : str          what of it: "c", "h", "f", "input_gate", "o" (LSTM); "h", "z", "r", "n" (GRU); "a" (RNN)
+    unit : int            which unit
+    feature : str         "" or a feature of the text: the unit follows the best match for it ("find units")
+    position : int        t: the gradient of ℓ_t (predicting character t + 1) on the characters before it
+    """
+
+    TITLE = "Memory over real text: what a unit follows, how far back the gradient reaches"
+    SECTION = "§1.5, §2, Remark 2.1"
+    EXPLANATION = (
+        "Three models trained the same way on Shakespeare read the passage one character x[l] per step: a plain "
+        "tanh RNN, an LSTM and a GRU. The first map colours each character by one unit's value after reading it "
+        "(“find units” picks the unit that follows a feature of the text best). The second colours each "
+        "character k before position t by ‖dℓ<sub>t</sub>/dx[k]‖, how much it moves the prediction of "
+        "character t + 1, for all three models: the product of Jacobians of §1.5 decides how far back that "
+        "reaches. The LSTM's cell state (§2) and the GRU's kept h (Remark 2.1) are skip paths for it; the "
+        "plot underneath shows how each model's gradient falls with the distance."
+    )
+
+    text = traitlets.Unicode(DEFAULT_PASSAGE).tag(config=True)
+    model = traitlets.Enum(MODELS, "lstm").tag(config=True)
+    signal = traitlets.Enum(sorted({s for names in SIGNALS.values() for s in names}), "c").tag(config=True)
+    unit = traitlets.Int(0, min=0, max=127).tag(config=True)
+    feature = traitlets.Enum(("", *FEATURES), "").tag(config=True)
+    position = traitlets.Int(DEFAULT_POSITION, min=0, max=MAX_PASSAGE - 2).tag(config=True)
+
+    @traitlets.validate("text")
+    def _valid_text(self, proposal):
+        """A passage the models cannot read is refused with the reason; the widget keeps the last one."""
+        text = proposal["value"]
+        why = _bad_value("text", text)  # a lone surrogate
+        if why:
+            raise traitlets.TraitError(why)
+        try:
+            check_passage(trained("lstm"), text)
+        except ValueError as exc:
+            raise traitlets.TraitError(str(exc)) from exc
+        return text
+
+    def __init__(self, **kwargs):
+        signal_given = "signal" in kwargs
+        super().__init__(**kwargs)
+        if not signal_given and self.signal not in SIGNALS[self.model]:
+            self.signal = default_signal(self.model)
+        self.activation_fig, self.activation_grid, self.activation_labels = text_map(
+            "One unit over the text", "value")
+        self.reach_fig, self.reach_grid, self.reach_labels = text_map(
+            "Gradient over the text", "log₁₀ share of largest", signed=False)
+        self.distance_fig, self.distance_lines, _ = line_chart(
+            "‖dℓₜ/dx[t − d]‖ against the distance d", "distance d = t − k (characters back)",
+            "‖dℓₜ/dx[k]‖ (log)", 3, log_y=True, labels=[NAMES[c] for c in MODELS],
+            colors=[COLORS[c] for c in MODELS], height=260)
+        self.controls_find = W.Dropdown(description="Find units", options=[("—", "")])
+        controls = [
+            self._control("text", W.Textarea(description="Passage", continuous_update=False, rows=4,
+                                             layout=W.Layout(width="860px"))),
+            self._control("model", W.ToggleButtons(options=[(NAMES[c], c) for c in MODELS], description="Model")),
+            self._control("signal", W.Dropdown(options=self._signal_options(self.model), description="Value")),
+            self._control("unit", slider("Unit", 0, 127)),
+            self._control("feature", self.controls_find),
+            self._control("position", slider("Position t", 0, MAX_PASSAGE - 2)),
+        ]
+        self._assemble(controls, [self._figure("activation", self.activation_fig),
+                                  self._figure("reach", self.reach_fig),
+                                  self._figure("distance", self.distance_fig)])
+        # these run before the redraw: the value offered follows the model, the unit follows the feature
+        self.observe(self._offer_values_of_model, names="model")
+        self.observe(self._unit_moved, names="unit")
+        self.observe(self._follow_feature, names=["feature", "model", "signal", "text"])
+        self.observe(lambda _: self._run(self._update), names=[
+            "text", "model", "signal", "unit", "feature", "position"])
+        self._follow_feature(None)
+        self._run(self._update)
+
+    # ------------------------------------------------------------------ the controls follow each other
+    @staticmethod
+    def _signal_options(cell: str) -> list[tuple[str, str]]:
+        return [(name, key) for key, name in SIGNALS[cell].items()]
+
+    def _offer_values_of_model(self, change) -> None:
+        """Offer the new model's values; keep the one shown if it has it (h), else its first (the GRU has no c)."""
+        keep = self.signal if self.signal in SIGNALS[change.new] else default_signal(change.new)
+        control = self.controls["signal"]
+        with self.hold_trait_notifications():
+            control.options = self._signal_options(change.new)  # (this moves the value to the first option)
+            control.value = keep
+
+    def _best_unit(self) -> int | None:
+        if not self.feature or self.signal not in SIGNALS[self.model]:
+            return None
+        try:
+            found = {f.feature: f for f in units_found(self.text, self.model, self.signal)}
+        except ValueError:
+            return None
+        return found[self.feature].unit
+
+    def _follow_feature(self, _change) -> None:
+        best = self._best_unit()
+        if best is not None and best != self.unit:
+            self._following = True
+            try:
+                self.unit = best
+            finally:
+                self._following = False
+
+    def _unit_moved(self, change) -> None:
+        if self.feature and not self.__dict__.get("_following") and change.new != self._best_unit():
+            self.feature = ""  # the student chose another unit: the "find units" choice no longer describes it
+
+    # ------------------------------------------------------------------ drawing
+    def _update(self) -> None:
+        text = self.text
+        T = len(text)
+        self.controls["position"].max = T - 2
+        t = min(self.position, T - 2)
+        passages = read_all(text)
+        # each figure is redrawn only when what it shows changes (a position move leaves the unit's map alone)
+        shown = (text, self.model, self.signal, self.unit)
+        if self.__dict__.get("_activation_shown") != shown:
+            self._draw_activation(passages[self.model], text)
+            self._activation_shown = shown
+        if self.__dict__.get("_reach_shown") != (text, t):
+            self._draw_reach(text, t)
+            self._reach_shown = (text, t)
+
+    def _draw_activation(self, passage, text: str) -> None:
+        cell, signal, unit = self.model, self.signal, self.unit
+        if signal not in SIGNALS[cell]:
+            signal = default_signal(cell)
+        values = passage.signal(signal)[:, unit].astype(float)  # (T,): after reading each character
+        name = SIGNALS[cell][signal]
+        color = self.activation_grid.scales["color"]
+        if signal in STATES or signal == "n":  # signed, around a white 0
+            bound = round_up(float(np.abs(values).max())) if signal == "c" else 1.0  # c is unbounded
+            lo, hi, mid = -bound, bound, 0.0
+        else:  # a gate: 0 shut … 1 open, white at half-open
+            lo, hi, mid = 0.0, 1.0, 0.5
+        with color.hold_sync():
+            color.colors = TEXT_DIVERGING
+            color.mid = mid
+        set_key(self.activation_fig, lo, hi)
+        self.activation_fig.axes[0].label = f"{name}, unit {unit}"
+        fill_text_map(self.activation_fig, self.activation_grid, self.activation_labels, text, values,
+                      lay_out(text))
+        self.activation_fig.title = f"The {NAMES[cell]}'s {name}, unit {unit}, after reading each character"
+        found = units_found(text, cell, signal)
+        self.controls_find.options = [("—", "")] + [
+            (f"{f.feature}: unit {f.unit} (r = {f.r:+.2f})" if f.unit is not None else
+             f"{f.feature}: not in this passage", f.feature) for f in found]
+        # what this unit follows best, from the same correlations "find units" ranks
+        features = text_features(text)
+        rs = {f: float(correlations(values[:, None], v)[0]) for f, v in features.items() if v.std() > 0}
+        best = max(rs, key=lambda f: abs(rs[f])) if rs else None
+        follows = (f" Of the features, it follows “{best}” most closely (r = {rs[best]:+.2f})." if best else "")
+        self.summaries["activation"].value = esc(
+            f"{NAMES[cell]}, {name}, unit {unit}: from {fmt(float(values.min()))} to {fmt(float(values.max()))} "
+            f"over the {len(text)} characters.") + esc(follows)
+
+    def _draw_reach(self, text: str, t: int) -> None:
+        norms = connectivity_at(text, t)
+        first = max(0, t - MAX_DISTANCE)
+        window = text[first : t + 2]  # the characters read back to the band's start, t, and t + 1 (predicted)
+        layout = lay_out(window, line_breaks=False)
+        rows, cols, values = [], [], []
+        names = {}
+        for b, cell in enumerate(MODELS):
+            n = norms[cell]  # entry d: distance d back from t
+            share = np.full(len(window), np.nan)
+            share[: t + 1 - first] = np.log10(np.maximum(n[::-1] / max(float(n.max()), 1e-300), 10 ** LOG_FLOOR))
+            offset = b * (BAND_ROWS + 1)
+            rows.append(layout.rows + offset)
+            cols.append(layout.columns)
+            values.append(share)
+            names[float(offset + (layout.n_rows - 1) / 2)] = NAMES[cell]  # beside the band's rows in use
+        stacked = type(layout)(np.concatenate(rows), np.concatenate(cols), len(MODELS) * (BAND_ROWS + 1) - 1)
+        set_key(self.reach_fig, LOG_FLOOR, 0.0)
+        fill_text_map(self.reach_fig, self.reach_grid, self.reach_labels, window * len(MODELS),
+                      np.concatenate(values), stacked, row_names=names)
+        now, nxt = glyph(text[t]), glyph(text[t + 1])
+        self.reach_fig.title = (f"Gradient over the text: how much each character k moves the prediction at "
+                                f"t = {t} (after '{now}', of '{nxt}')")
+        losses = losses_at(text, t)
+        # the distance plot: one line per model, up to the band's reach
+        d = np.arange(len(norms["lstm"]))
+        with self._holding(self.distance_lines):
+            self.distance_lines.x = d
+            self.distance_lines.y = np.stack([np.clip(norms[c], 1e-30, 1e30) for c in MODELS])
+        fit_y(self.distance_fig, self.distance_lines.y)
+        falls = {c: fall_distance(norms[c]) for c in MODELS}
+        said = "; ".join(f"{NAMES[c]} at d = {falls[c]}" if falls[c] is not None else
+                         f"{NAMES[c]} not within the {len(norms[c]) - 1} characters back" for c in MODELS)
+        self.summaries["distance"].value = esc(f"Below 1% of its largest value for good: {said}.")
+        largest = max(MODELS, key=lambda c: float(norms[c][min(30, len(norms[c]) - 1)]))
+        self.summaries["reach"].value = esc(
+            f"Darker: the character moves the prediction more (each model against its own largest). "
+            f"{min(30, t)} characters back from t, the {NAMES[largest]}'s gradient is the largest of the three.")
+        self.equation.value = (
+            f"<div style='font-family:serif;font-size:15px'>ℓ<sub>t</sub> = −log p(x[t+1] | x[0], …, x[t]) at "
+            f"t = {t} ({esc(repr(text[t]))} read, {esc(repr(text[t + 1]))} next): "
+            + ", ".join(f"{NAMES[c]} {fmt(losses[c])}" for c in MODELS) + " nats</div>")
