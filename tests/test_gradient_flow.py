@@ -1,4 +1,5 @@
 """§1.5: the plotted norms are autograd's, the map is one batched pass, clipping keeps the direction."""
+import copy
 import math
 
 import numpy as np
@@ -6,7 +7,13 @@ import pytest
 import torch
 
 from rnn_widgets import GradientFlowWidget
-from rnn_widgets.core.flow import MODELS, clip_summary, decay_rate, flow_model, gradient_norms
+from rnn_widgets.core.flow import (
+    MODELS,
+    clip_summary,
+    decay_rate,
+    flow_model,
+    gradient_norms,
+)
 from rnn_widgets.widgets.gradient_flow import MAP_SCALES
 
 
@@ -116,5 +123,22 @@ def test_scaled_trace_without_autograd_equals_the_stepwise_one(kind, nonlinearit
         lean = model.trace(x, recurrent_scale=scales)
         recorded = model.trace(x, recurrent_scale=scales, stepwise=True)
     assert set(lean.keys()) == set(recorded.keys()) and recorded.affine
-    for k in recorded.keys():
+    for k in recorded.values:
         torch.testing.assert_close(lean[k], recorded[k], atol=1e-12, rtol=1e-10, msg=k)
+
+
+@pytest.mark.parametrize("kind, nonlinearity", [("rnn", "tanh"), ("rnn", "relu"), ("skip", "tanh"), ("plain", "tanh")])
+def test_step_jacobian_norms_are_spectral_norms(kind, nonlinearity):
+    """Without an SVD per step (core/flow.py): ρ·max σ′ for flow_model's orthogonal W_a, an eigensolver else."""
+    from rnn_widgets.core import RNN
+    from rnn_widgets.core.flow import INPUT_SIZE, step_jacobian_norms
+    model = RNN(INPUT_SIZE, 16, dtype=torch.float64) if kind == "plain" else flow_model(kind, nonlinearity)
+    scaled = copy.deepcopy(model)
+    with torch.no_grad():
+        scaled.W[:, :16] *= 0.9
+    x = torch.randn(40, 1, INPUT_SIZE, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    z = scaled.trace(x).z[:, 0].detach()
+    slope = 1 - torch.tanh(z) ** 2 if nonlinearity == "tanh" else (z > 0).double()
+    J = slope[:, :, None] * scaled.W[:, :16].detach() + (torch.eye(16, dtype=torch.float64) if kind == "skip" else 0)
+    torch.testing.assert_close(step_jacobian_norms(model, 40, 0.9), torch.linalg.matrix_norm(J, ord=2),
+                               atol=1e-12, rtol=1e-12)
