@@ -142,3 +142,18 @@ def test_step_jacobian_norms_are_spectral_norms(kind, nonlinearity):
     J = slope[:, :, None] * scaled.W[:, :16].detach() + (torch.eye(16, dtype=torch.float64) if kind == "skip" else 0)
     torch.testing.assert_close(step_jacobian_norms(model, 40, 0.9), torch.linalg.matrix_norm(J, ord=2),
                                atol=1e-12, rtol=1e-12)
+
+
+def test_updates_hand_freed_memory_back_at_most_once_a_second(monkeypatch):
+    import rnn_widgets.widgets.gradient_flow as gf
+    calls = []
+    monkeypatch.setattr(gf, "_malloc_trim", lambda pad: calls.append(pad))
+    monkeypatch.setattr(gf, "_last_trim", [0.0])
+    w = GradientFlowWidget(seq_len=20)
+    w.seq_len = 21
+    w.seq_len = 22
+    assert calls == [0]  # the first update trimmed; the next two came within the second
+    monkeypatch.setattr(gf, "_malloc_trim", None)  # not glibc: nothing to call
+    gf._last_trim[0] = 0.0
+    w.seq_len = 23
+    w.close()
