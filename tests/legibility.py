@@ -48,24 +48,42 @@ AUDIT_JS = """([overlap]) => {
       const label = (bar.querySelector('.axislabel') || {}).textContent || '';
       keys.push({width: r.width, height: r.height, label});
     }
-    out.push({title, labels: boxes.length, overlaps, keys});
+    // a diagram that promises it (class rnn-no-crossing): no drawn line (a Lines mark's path, sampled every
+    // 2 px) runs through a text
+    const crossed = new Set();
+    if (fig.classList.contains('rnn-no-crossing')) {
+      for (const path of fig.querySelectorAll('path.line')) {
+        if (!shown(path) || !path.getTotalLength) continue;
+        const m = path.getScreenCTM(), n = path.getTotalLength();
+        for (let s = 0; s <= n; s += 2) {
+          const p = path.getPointAtLength(s).matrixTransform(m);
+          for (const b of boxes) if (b.text !== title && p.x > b.l + 1 && p.x < b.r - 1 && p.y > b.t + 1 && p.y < b.b - 1)
+            crossed.add(b.text);
+        }
+      }
+    }
+    out.push({title, labels: boxes.length, overlaps, keys, crossed: Array.from(crossed)});
   }
   return out;
 }"""
 
 
 def audit(page) -> list[dict]:
-    """One record per visible bqplot figure: title, label count, overlapping label pairs, colour keys."""
+    """One record per visible bqplot figure: title, label count, overlapping label pairs, colour keys, and for a
+    diagram with the class ``rnn-no-crossing`` (charts.CellDiagram) the texts a drawn line runs through."""
     return page.evaluate(AUDIT_JS, [OVERLAP])
 
 
 def problems(records: list[dict]) -> list[str]:
-    """Sentences for what a student could not read: overlapping labels, a key with no gradient or no meaning."""
+    """Sentences for what a student could not read: overlapping labels, a key with no gradient or no meaning,
+    a diagram's text with a line through it."""
     found = []
     for rec in records:
         where = rec["title"] or "(untitled figure)"
         for a, b in rec["overlaps"]:
             found.append(f"{where}: labels {a!r} and {b!r} overlap")
+        for text in rec.get("crossed", []):
+            found.append(f"{where}: a line runs through {text!r}")
         for key in rec["keys"]:
             if key["width"] < 4 or key["height"] < 4:
                 found.append(f"{where}: colour key drawn {key['width']:.0f} × {key['height']:.0f} px")
@@ -82,5 +100,6 @@ EXTREMES = [
     "TopologiesWidget(topology='many-to-many (encoder-decoder)', input_len=16)",
     "w = GenerationWidget(temperature=3.0, n_generate=300)\nw.generate(300)\nw",
     "GradientFlowWidget(seq_len=300, scale=2.0, nonlinearity='identity', clip=0.01)",
-    "LSTMGatesWidget(source='text', text='Now is the winter of our discontent, made glorious', step=40)",
+    ("LSTMGatesWidget(source='text', text='Now is the winter of our discontent, made glorious', step=40, "
+     "forget_bias=6.0, input_bias=-6.0, output_bias=6.0)"),
 ]
