@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
+from dataclasses import dataclass
 
 import ipywidgets as W
 import numpy as np
@@ -13,13 +15,15 @@ from ..core import RNN, load_char_model, seeded
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
 from .charts import (
-    Node,
-    UnrolledDiagram,
+    CellDiagram,
+    Part,
+    display_char,
     fill_grid,
     fit_y,
     line_chart,
     place_cursor,
     set_key,
+    sup,
     timeline_map,
 )
 from .common import (
@@ -51,11 +55,18 @@ def gate_bias_slices(cell: str, H: int) -> dict[str, slice]:
     return {"forget": slice(H, 2 * H), "input": slice(0, H)}
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=3)
 def small_char_model(cell: str):
-    """The shipped one-layer Shakespeare model for ``cell``, loaded once and only read from here
+    """The shipped one-layer Shakespeare model for ``cell`` ("lstm", "gru", or "rnn": the tanh RNN they are
+    compared with), loaded once and only read from here
     (``load_char_model`` returns a fresh copy on every call, too costly for every slider move)."""
     return load_char_model(f"small_{cell}", device="cpu")
+
+
+def same_recipe(*cells: str) -> bool:
+    """Whether the shipped small models of these cells were trained the same way: their model cards' training
+    lines agree, less the time taken (what a comparison may then call "the same protocol")."""
+    return len({str(small_char_model(c).card.get("training", "")).rsplit(",", 1)[0] for c in cells}) == 1
 
 
 def check_text(text: str, cell: str) -> None:
@@ -64,7 +75,10 @@ def check_text(text: str, cell: str) -> None:
         raise ValueError("The text is empty: type a few characters for the model to read.")
     if len(text) > MAX_CHARS:
         raise ValueError(f"The text has {len(text)} characters; this view reads at most {MAX_CHARS}.")
-    unknown = small_char_model(cell).vocab.unknown(text)
+    if len(text) < 2:
+        raise ValueError("ℓ is the prediction of the text's last character from the ones before it: type at least "
+                         "two characters.")
+    unknown = small_char_model(cell).vocab.unknown(text) or small_char_model("rnn").vocab.unknown(text)
     if unknown:
         raise ValueError("The model was trained on Shakespeare and does not know these characters: "
                          + " ".join(repr(c) for c in unknown[:10]))
@@ -72,37 +86,97 @@ def check_text(text: str, cell: str) -> None:
 
 @functools.lru_cache(maxsize=8)
 def gates_input(source: str, text: str, length: int, cell: str):
-    """The model the knobs start from, and its input sequence x ``(T, input)``."""
+    """The layer the knobs start from, its input sequence x ``(T, input)``, and for text the model's readout
+    and the id of the text's last character (the target of ℓ); ``None, None`` for the remember task."""
     if source == "remember":
-        return (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length)
+        return (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length), None, None
     char_model = small_char_model(cell)
+    ids = char_model.encode(text)
     with torch.no_grad():
-        return char_model.layers[0], char_model.embed(char_model.encode(text))
+        return char_model.layers[0], char_model.embed(ids), char_model.readout, int(ids[-1])
 
 
-def gradient_norms_at_each_step(model, x: torch.Tensor, state: str) -> np.ndarray:
-    """‖dℓ/d(state^(k))‖ for k = 0 … T, ℓ = unit 0 of the output state after the last step (float64 norms)."""
-    u = torch.zeros(model.hidden_size, dtype=x.dtype)
-    u[0] = 1.0
+def state_gradients(model, x: torch.Tensor, readout=None, target: int | None = None):
+    """dℓ/d(state^(k)) for every state of ``model`` (``(K + 1, H)`` each, k = 0 … K) and ℓ's value.
+
+    Without a readout (the remember task) ℓ = unit 0 of the output state after the last step (K = T: the
+    remembered value). With one (text) ℓ = −log p(target | h^(T−1)), the cross-entropy with which the model
+    predicts the text's last character from the ones before it (K = T − 1): the loss it was trained on, so
+    two models' gradients are comparable. dℓ/dh^(K) = readoutᵀ (softmax − onehot), and the core's
+    ``backward_states`` carries it back.
+    """
+    H = model.hidden_size
+    if readout is None:
+        u = torch.zeros(H, dtype=x.dtype)
+        u[0] = 1.0
+        loss = None
+    else:
+        x = x[:-1]
+        with torch.no_grad():
+            h = model.trace(x)[model.output_name][-1]
+            logits = readout(h)
+            p = torch.softmax(logits, -1)
+            loss = float(-torch.log_softmax(logits, -1)[target])
+            p[target] -= 1.0
+            u = p @ readout.weight
     states, _ = backward_states(model, x.unsqueeze(1), u)
-    return states[state][:, 0].double().norm(dim=-1).numpy()  # float64: ‖·‖² of tiny values must not underflow
+    return {k: v[:, 0] for k, v in states.items()}, loss
+
+
+def norms(grads: torch.Tensor) -> np.ndarray:
+    """‖·‖ of each row, in float64 (‖·‖² of tiny values must not underflow)."""
+    return grads.double().norm(dim=-1).numpy()
+
+
+@dataclass(frozen=True)
+class PlainRun:
+    """The comparison RNN's ‖dℓ/da^(k)‖, ℓ's value (text), and what it is (for the legend and the summary)."""
+
+    norms: np.ndarray
+    loss: float | None
+    trained: bool
+    name: str
 
 
 @functools.lru_cache(maxsize=8)
-def plain_rnn_norms(source: str, text: str, length: int, cell: str) -> np.ndarray:
-    """The plain RNN's ‖dℓ/da^(k)‖ on the same input (it does not depend on the gate knobs)."""
-    base, x = gates_input(source, text, length, cell)
+def plain_rnn_run(source: str, text: str, length: int) -> PlainRun:
+    """The plain RNN on the same input (it does not depend on the gate knobs).
+
+    Text: the shipped one-layer tanh RNN trained on Shakespeare under the same protocol as the small LSTM and
+    GRU (``small_rnn``), reading the same text, with the same ℓ. The remember task has no trained RNN (the
+    LSTM and GRU there are hand-built): an untrained, seeded random tanh RNN of the same size, labelled so.
+    """
+    if source == "text":
+        char_model = small_char_model("rnn")
+        ids = char_model.encode(text)
+        with torch.no_grad():
+            x = char_model.embed(ids)
+        grads, loss = state_gradients(char_model.layers[0], x, char_model.readout, int(ids[-1]))
+        return PlainRun(norms(grads["a"]), loss, True, "trained tanh RNN")
+    base, x, _, _ = gates_input(source, text, length, "lstm")
     rnn = seeded(0, lambda: RNN(base.input_size, base.hidden_size))
-    return gradient_norms_at_each_step(rnn, x, "a")
+    grads, _ = state_gradients(rnn, x)
+    return PlainRun(norms(grads["a"]), None, False, "untrained random RNN")
+
+
+@dataclass(frozen=True)
+class GatesRun:
+    """One run of the cell with the knobs' offsets: its trace, dℓ/d(state^(k)) for k = 0 … K, ℓ, the comparison."""
+
+    trace: object
+    text: str | None
+    model: object
+    grads: dict
+    flow: np.ndarray  # ‖dℓ/dc^(k)‖ (GRU: ‖dℓ/dh^(k)‖)
+    loss: float | None
+    plain: PlainRun
 
 
 @functools.lru_cache(maxsize=32)  # the step and unit controls only redraw
 def gates_run(source: str, text: str, length: int, cell: str, forget: float, input_: float, output: float):
-    """The trace with the knobs' bias offsets applied, and ‖dℓ/dc^(k)‖ (GRU: h) beside a plain RNN's ‖dℓ/da^(k)‖.
-
-    ℓ reads unit 0 of h at the last step (in the synthetic task, the remembered value).
-    """
-    base, x = gates_input(source, text, length, cell)
+    """The trace with the knobs' bias offsets applied, and ‖dℓ/dc^(k)‖ (GRU: h) beside the plain RNN's ‖dℓ/da^(k)‖
+    (ℓ: see :func:`state_gradients`)."""
+    base, x, readout, target = gates_input(source, text, length, cell)
     model = copy.deepcopy(base)
     bias = model.b if cell == "lstm" else model.bx
     offsets = {"forget": forget, "input": input_, "output": output}
@@ -110,13 +184,15 @@ def gates_run(source: str, text: str, length: int, cell: str, forget: float, inp
         for knob, sl in gate_bias_slices(cell, model.hidden_size).items():
             bias[sl] += offsets[knob]
         tr = model.trace(x)
-    flow = gradient_norms_at_each_step(model, x, "c" if cell == "lstm" else "h")
-    return tr, (text or None), flow, plain_rnn_norms(source, text, length, cell)
+    grads, loss = state_gradients(model, x, readout, target)
+    flow = norms(grads["c" if cell == "lstm" else "h"])
+    return GatesRun(tr, text or None, model, grads, flow, loss, plain_rnn_run(source, text, length))
 
 
 class LSTMGatesWidget(LessonWidget):
-    """Heat maps of the gates, c and h over time, the cell drawn with the current step's values,
-    and ‖dℓ/dc^(k)‖ beside a plain RNN's ‖dℓ/da^(k)‖.
+    """Heat maps of the gates, c and h over time, the cell drawn as colah draws it with the current step's
+    values and the notes' split of the gradient reaching it, and ‖dℓ/dc^(k)‖ beside a plain tanh RNN's
+    ‖dℓ/da^(k)‖ (on text the trained one, under the same ℓ).
 
     Traits
     ------
@@ -154,7 +230,8 @@ class LSTMGatesWidget(LessonWidget):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.maps = [timeline_map(f"slot {k}", signed=True, lo=-1.0, hi=1.0, height=170) for k in range(6)]
-        self.cell_diagram = UnrolledDiagram("The cell at step l", height=300)
+        self.cell_diagram = CellDiagram("The cell at step l", height=340)
+        self.cell_note = W.HTML("", layout=W.Layout(max_width="880px", margin="4px 0 0 8px"))
         self.grad_fig, self.grad_lines, _ = line_chart(
             "The cell state as a skip path: gradient reaching step k", "step k", "‖dℓ/d·‖ (log)", 2, log_y=True,
             labels=["LSTM ‖dℓ/dc⁽ᵏ⁾‖", "plain RNN ‖dℓ/da⁽ᵏ⁾‖"], colors=[PALETTE[2], PALETTE[5]], height=240)
@@ -173,7 +250,7 @@ class LSTMGatesWidget(LessonWidget):
         ]
         pairs = [W.HBox([self._figure(f"map{k}", self.maps[k][0], half=True),
                          self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)]) for k in (0, 2, 4)]
-        self._assemble(controls, [self._figure("cell", self.cell_diagram.fig), *pairs,
+        self._assemble(controls, [self.cell_note, self._figure("cell", self.cell_diagram.fig), *pairs,
                                   self._figure("gradients", self.grad_fig)])
         self.observe(lambda _: self._run(self._update), names=[
             "source", "text", "length", "cell", "forget_bias", "input_bias", "output_bias", "step", "unit"])
@@ -188,7 +265,8 @@ class LSTMGatesWidget(LessonWidget):
 
     # ------------------------------------------------------------------ drawing
     def _update(self) -> None:
-        tr, text, lstm_flow, rnn_flow = self._compute()
+        run = self._compute()
+        tr, text = run.trace, run.text
         T = tr.x.shape[0]
         self.controls["step"].max = T - 1
         step = min(self.step, T - 1)
@@ -221,19 +299,42 @@ class LSTMGatesWidget(LessonWidget):
             self.summaries[f"map{k}"].value = esc(
                 f"{title}: mean {fmt(float(data.mean()))} over {len(units)} units × {T} steps; at step {step}, "
                 f"unit {units[0]}: {fmt(float(data[0, step]))}.")
-        self._draw_cell(tr, step, units[min(self.unit, len(units) - 1)], text)
+        self._draw_cell(run, step, units[min(self.unit, len(units) - 1)])
+        self._draw_gradients(run, T)
+        lstm = self.cell == "lstm"
+        self.cell_note.value = LSTM_NOTE if lstm else GRU_NOTE
+        self.controls["output_bias"].disabled = not lstm
+        # the knobs say which gate they move in this cell (the GRU's keep gate is z, its other gate r)
+        self.controls["forget_bias"].description = "Forget-gate bias +" if lstm else "Update-gate (z) bias +"
+        self.controls["input_bias"].description = "Input-gate bias +" if lstm else "Reset-gate (r) bias +"
+        self.controls["text"].disabled = self.source != "text"
+        self.controls["length"].disabled = self.source != "remember"
+
+    def _draw_gradients(self, run: GatesRun, T: int) -> None:
+        flow, plain = run.flow, run.plain
+        K = len(flow) - 1  # the last state ℓ reads: T (remember), T − 1 (text)
+        lstm = self.cell == "lstm"
+        mine = "LSTM ‖dℓ/dc⁽ᵏ⁾‖" if lstm else "GRU ‖dℓ/dh⁽ᵏ⁾‖"
+        theirs = f"{plain.name} ‖dℓ/da⁽ᵏ⁾‖"
         with self._holding(self.grad_lines):
-            self.grad_lines.x = np.arange(T + 1)
-            self.grad_lines.y = np.clip(finite(np.stack([lstm_flow, rnn_flow])), 1e-30, 1e30)
-            self.grad_lines.labels = ["LSTM ‖dℓ/dc⁽ᵏ⁾‖" if self.cell == "lstm" else "GRU ‖dℓ/dh⁽ᵏ⁾‖",
-                                      "plain RNN ‖dℓ/da⁽ᵏ⁾‖"]
+            self.grad_lines.x = np.arange(K + 1)
+            self.grad_lines.y = np.clip(finite(np.stack([flow, plain.norms])), 1e-30, 1e30)
+            self.grad_lines.labels = [mine, theirs]
         fit_y(self.grad_fig, self.grad_lines.y)
-        self.grad_fig.title = ("The cell state as a skip path" if self.cell == "lstm" else
+        self.grad_fig.title = ("The cell state as a skip path" if lstm else
                                "h kept by the update gate as a skip path") + ": gradient reaching step k"
-        name = "LSTM's ‖dℓ/dc" if self.cell == "lstm" else "GRU's ‖dℓ/dh"
+        name = "LSTM's ‖dℓ/dc" if lstm else "GRU's ‖dℓ/dh"
+        if run.loss is None:
+            loss = (f"ℓ = unit 0 of h at step {K} (the remembered value). The plain RNN is an untrained random "
+                    f"tanh RNN of the same size (seed 0): no RNN is trained on this task. ")
+        else:
+            loss = (f"ℓ = −log p('{display_char(run.text[-1])}' | the {K} characters before it), the loss the "
+                    f"models were trained on: {fmt(run.loss)} nats for the {self.cell.upper()}, "
+                    f"{fmt(plain.loss)} for the trained one-layer tanh RNN (shipped small_rnn, "
+                    + ("same protocol). " if same_recipe(self.cell, "rnn") else "trained with a different recipe). "))
         self.summaries["gradients"].value = esc(
-            f"Loss on unit 0 of h at step {T}. Back at step 0 the {name}⁽⁰⁾‖ is {fmt(float(lstm_flow[0]))}, the plain "
-            f"RNN's ‖dℓ/da⁽⁰⁾‖ is {fmt(float(rnn_flow[0]))}.")
+            loss + f"Back at step 0 the {name}⁽⁰⁾‖ is {fmt(float(flow[0]))}, the {plain.name}'s ‖dℓ/da⁽⁰⁾‖ is "
+            f"{fmt(float(plain.norms[0]))}.")
 
     def _units(self, tr) -> list[int]:
         """The units drawn: all of a small model; of the text model, the 16 whose state varies most."""
@@ -244,60 +345,221 @@ class LSTMGatesWidget(LessonWidget):
         spread = h.std(0) if h.shape[0] > 1 else h.abs()[0]  # one step has no spread: the largest values
         return sorted(torch.argsort(spread, descending=True)[:SHOWN_UNITS].tolist())
 
-    def _draw_cell(self, tr, l: int, unit: int, text: str | None) -> None:
-        v = {k: float(tr[k][l, unit]) for k in tr.keys() if k != "x"}  # gates at step l, and c^(l), h^(l)
-        nxt = {k: float(tr[k][l + 1, unit]) for k in ("h", "c") if k in tr.values}  # c^(l+1), h^(l+1)
-        token = f" ('{text[l]}')" if text else ""
+    def _draw_cell(self, run: GatesRun, l: int, unit: int) -> None:
+        tr, text = run.trace, run.text
+        token = f" ('{display_char(text[l])}')" if text else ""
         if self.cell == "lstm":
-            # c runs along the top; [h; x] feeds each gate's own rows of W along the bottom, each gate sits
-            # under the node it acts on, and each text goes where no edge runs
-            nodes = [Node(0, 3, f"c⁽ˡ⁾ = {fmt(v['c'])}", 2), Node(1.8, 3, "⊙ f", 2), Node(3.9, 3, "+ i", 2),
-                     Node(8, 3, f"c⁽ˡ⁺¹⁾ = {fmt(nxt['c'])}", 2),
-                     Node(0, 0.35, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True),
-                     *(Node(x, 0.35, name, 8, below=True) for x, name in
-                       ((1.8, "W_f"), (3.2, "W_in"), (4.6, "W_cand"), (6.4, "W_o"))),
-                     Node(1.8, 1.3, f"f = {fmt(v['f'])}", 1, place="left"),
-                     Node(3.2, 1.3, f"in = {fmt(v['input_gate'])}", 1, place="left"),
-                     Node(4.6, 1.3, f"cand = {fmt(v['candidate'])}", 1, place="right"),
-                     Node(3.9, 2.15, f"i = in ⊙ cand = {fmt(v['i'])}", 2, place="right"),
-                     Node(6.4, 1.3, f"o = {fmt(v['o'])}", 1, place="right"),
-                     Node(8, 2.15, f"tanh c = {fmt(float(np.tanh(nxt['c'])))}", 0, place="left"),
-                     Node(8, 0.35, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 0, below=True)]
-            edges = [(0, 1), (1, 2), (2, 3), (9, 1), (10, 12), (11, 12), (12, 2), (4, 5), (4, 6), (4, 7), (4, 8),
-                     (5, 9), (6, 10), (7, 11), (8, 13), (3, 14), (14, 15), (13, 15)]
-            eq = (f"c<sup>({l + 1})</sup> = c<sup>({l})</sup> ⊙ f + i = {fmt(v['c'])} × {fmt(v['f'])} + "
-                  f"{fmt(v['i'])} = {fmt(nxt['c'])}; &nbsp; h<sup>({l + 1})</sup> = o ⊙ tanh(c<sup>({l + 1})</sup>)"
-                  f" = {fmt(v['o'])} × {fmt(float(np.tanh(nxt['c'])))} = {fmt(nxt['h'])} &nbsp; (unit {unit})")
+            parts, edges = lstm_parts(tr, l, unit, token)
+            self.split = lstm_gradient_split(run, l, unit)
+            eq = lstm_equation(tr, l, unit, self.split)
         else:
-            nodes = [Node(0, 3, f"h⁽ˡ⁾ = {fmt(v['h'])}", 2), Node(1.8, 3, "⊙ z", 2),
-                     Node(4.6, 3, f"+ (1−z)⊙n = {fmt((1 - v['z']) * v['n'])}", 2),
-                     Node(8, 3, f"h⁽ˡ⁺¹⁾ = {fmt(nxt['h'])}", 2),
-                     Node(0, 0.35, f"[h⁽ˡ⁾; x[{l}]]{token}", 0, below=True),
-                     *(Node(x, 0.35, name, 8, below=True) for x, name in ((1.8, "W_z"), (3.2, "W_r"), (4.6, "W_n"))),
-                     Node(1.8, 1.3, f"z = {fmt(v['z'])}", 1, place="left"),
-                     Node(3.2, 1.3, f"r = {fmt(v['r'])}", 1, place="left"),
-                     Node(4.6, 1.3, f"n = {fmt(v['n'])}", 1, place="right")]
-            edges = [(0, 1), (1, 2), (2, 3), (8, 1), (10, 2), (4, 5), (4, 6), (4, 7), (5, 8), (6, 9), (7, 10), (9, 10)]
-            eq = (f"h<sup>({l + 1})</sup> = z ⊙ h<sup>({l})</sup> + (1 − z) ⊙ n = {fmt(v['z'])} × {fmt(v['h'])} + "
-                  f"{fmt(1 - v['z'])} × {fmt(v['n'])} = {fmt(nxt['h'])} &nbsp; (unit {unit}; no output gate)")
-        self.cell_diagram.draw(nodes, edges, size=800)
+            parts, edges = gru_parts(tr, run.model, l, unit, token)
+            self.split = gru_gradient_split(run, l, unit)
+            eq = gru_equation(tr, l, unit, self.split)
+        self.cell_diagram.draw(parts, edges, CELL_X, CELL_Y)
         row = min(self.unit, tr.h.shape[-1] - 1)
         where = f"unit {unit}" + ("" if row == unit else f" (row {row} of the maps)")
         self.cell_diagram.fig.title = f"The {self.cell.upper()} cell at step l = {l}, {where}"
+        v = {k: float(tr[k][l, unit]) for k in tr.values if k != "x"}
         remark = ""
         if self.cell == "gru":
             lstm, gru = (small_char_model(c).card.get("held_out_nats_per_char") for c in ("lstm", "gru"))
+            same = same_recipe("lstm", "gru")
             remark = (f" Remark 2.1: with no output gate and a quarter fewer parameters, the shipped small GRU reads "
-                      f"held-out Shakespeare at {fmt(gru)} nats/char, the same-recipe LSTM at {fmt(lstm)}.")
-        self.summaries["cell"].value = esc(
-            f"Step {l}, unit {unit}: " + (f"the forget gate keeps {fmt(100 * v['f'], 3)}% of c and adds "
-                                          f"{fmt(v['i'])}." if self.cell == "lstm" else
-                                          f"the update gate keeps {fmt(100 * v['z'], 3)}% of h.") + remark)
-        self.equation.value = f"<div style='font-family:serif;font-size:15px'>{eq}</div>"
-        self.controls["output_bias"].disabled = self.cell == "gru"
-        # the knobs say which gate they move in this cell (the GRU's keep gate is z, its other gate r)
-        lstm = self.cell == "lstm"
-        self.controls["forget_bias"].description = "Forget-gate bias +" if lstm else "Update-gate (z) bias +"
-        self.controls["input_bias"].description = "Input-gate bias +" if lstm else "Reset-gate (r) bias +"
-        self.controls["text"].disabled = self.source != "text"
-        self.controls["length"].disabled = self.source != "remember"
+                      f"held-out Shakespeare at {fmt(gru)} nats/char, "
+                      + (f"the same-recipe LSTM at {fmt(lstm)}." if same else
+                         f"the small LSTM (trained with a different recipe, see the model card) at {fmt(lstm)}."))
+        if self.cell == "lstm":
+            first = (f"the forget gate keeps {fmt(100 * v['f'], 3)}% of c and adds {fmt(v['i'])}. "
+                     + split_sentence(self.split, "c", l))
+        else:
+            first = (f"the update gate keeps {fmt(100 * v['z'], 3)}% of h and lets in {fmt(1 - v['z'])} × n. "
+                     + split_sentence(self.split, "h", l))
+        self.summaries["cell"].value = esc(f"Step {l}, unit {unit}: " + first + remark)
+        self.equation.value = f"<div style='font-family:serif;font-size:15px;line-height:1.6'>{eq}</div>"
+
+
+# ---------------------------------------------------------------------- the cell, drawn as colah draws it
+#: the data ranges of the cell drawing: c (GRU: h) along the top at y = 3.7, the gates at 1.3, [h; x] at 0.4
+CELL_X, CELL_Y = (-0.2, 10.4), (-0.6, 4.4)
+SIGMA_BOX, TANH_BOX, OP_FILL = "#fbe98e", "#bfe3f5", "#f6d5e6"  # colah's yellow boxes, light blue, pink ops
+LSTM_NOTE = ("<b>The cell</b>, drawn as in colah's <i>Understanding LSTM Networks</i>: c runs straight along the "
+             "top and is only scaled (⊙ f) and added to (+ i); each σ or tanh box is one part of the affine map "
+             "of [h<sup>(l)</sup>; x[l]], with its value for the drawn unit at this step.")
+GRU_NOTE = ("<b>The GRU cell</b> has one state h, carried along the top: the update gate z keeps z ⊙ h<sup>(l)</sup> "
+            "and lets in (1 − z) ⊙ n, where the candidate n = tanh(W<sub>x</sub>x[l] + b + r ⊙ "
+            "(W<sub>h</sub>h<sup>(l)</sup> + b)) reads h through the reset gate r. No cell state, no output gate: "
+            "with z ≈ 1, h itself is the skip path (Remark 2.1). Its knobs move z and r.")
+
+
+def _state_part(x: float, y: float, label: str, key: str, value: float, place: str) -> Part:
+    return Part(x, y, "point", label=f"{label} = {fmt(value)}", place=place, key=key, value=value)
+
+
+def _box(x: float, fn: str, name: str, key: str, value: float) -> Part:
+    return Part(x, 1.3, "box", f"{fn}\n{name} = {fmt(value)}", color=SIGMA_BOX if fn == "σ" else TANH_BOX,
+                key=key, value=value)
+
+
+def _op(x: float, y: float, glyph: str, label: str = "", key: str = "", value: float | None = None) -> Part:
+    return Part(x, y, "op", glyph, f"{label} = {fmt(value)}" if label else "", color=OP_FILL, key=key, value=value)
+
+
+def _bus(l: int, token: str, x_label: float, feeds: list[float]) -> tuple[list[Part], list[tuple[int, int]]]:
+    """The bottom line [h^(l); x[l]]: x[l] enters from below at x = 0.9 and the line feeds each gate above
+    ``feeds``; part 0 is where h^(l) joins it (at x = 0.5 … the caller links it), part 1 the x junction."""
+    parts = [Part(0.9, 0.4), Part(0.9, -0.3, label=f"x[{l}]{token}", place="right"),
+             Part(x_label, 0.4, label="[h⁽ˡ⁾; x[l]]", place="below")]
+    parts += [Part(x, 0.4) for x in feeds]
+    edges = [(1, 0), (0, 3)] + [(3 + k, 4 + k) for k in range(len(feeds) - 1)]
+    return parts, edges
+
+
+def lstm_parts(tr, l: int, unit: int, token: str) -> tuple[list[Part], list[tuple[int, int]]]:
+    """The LSTM cell at step l for one unit: c along the top (c^(l) → ⊙ f → + i → c^(l+1)), then tanh and ⊙ o
+    down to h^(l+1); four gate boxes fed from [h^(l); x[l]] along the bottom."""
+    v = {k: float(tr[k][l, unit]) for k in ("f", "input_gate", "candidate", "o", "i")}
+    c, c1, h, h1 = (float(tr[k][l + d, unit]) for k, d in (("c", 0), ("c", 1), ("h", 0), ("h", 1)))
+    parts = [
+        _state_part(0.0, 3.7, "c⁽ˡ⁾", "c", c, "above-right"),  # 0
+        _op(1.9, 3.7, "⊙", "c⁽ˡ⁾⊙f", "c*f", c * v["f"]),  # 1
+        _op(4.3, 3.7, "+"),  # 2
+        Part(8.1, 3.7),  # 3: c^(l+1) goes on, and down to tanh
+        _state_part(10.2, 3.7, "c⁽ˡ⁺¹⁾", "c+1", c1, "above-left"),  # 4
+        _op(8.1, 2.85, "tanh", "tanh c⁽ˡ⁺¹⁾", "tanh c+1", math.tanh(c1)),  # 5
+        _op(8.1, 2.0, "⊙"),  # 6
+        _state_part(10.2, 2.0, "h⁽ˡ⁺¹⁾", "h+1", h1, "above-left"),  # 7
+        _box(1.9, "σ", "f", "f", v["f"]),  # 8
+        _box(3.5, "σ", "in", "input_gate", v["input_gate"]),  # 9
+        _box(5.1, "tanh", "cand", "candidate", v["candidate"]),  # 10
+        _box(6.7, "σ", "o", "o", v["o"]),  # 11
+        _op(4.3, 2.6, "⊙", "i", "i", v["i"]),  # 12
+        Part(3.5, 2.6), Part(5.1, 2.6), Part(6.7, 2.0),  # 13-15: corners
+        _state_part(0.0, 0.4, "h⁽ˡ⁾", "h", h, "above-right"),  # 16
+    ]
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (3, 5), (5, 6), (6, 7), (8, 1), (9, 13), (13, 12), (10, 14), (14, 12),
+             (12, 2), (11, 15), (15, 6)]
+    bus, bus_edges = _bus(l, token, 2.7, [1.9, 3.5, 5.1, 6.7])
+    n = len(parts)
+    edges += [(16, n)] + [(a + n, b + n) for a, b in bus_edges] + [(n + 3 + k, 8 + k) for k in range(4)]
+    return parts + bus, edges
+
+
+def gru_parts(tr, model, l: int, unit: int, token: str) -> tuple[list[Part], list[tuple[int, int]]]:
+    """The GRU cell at step l for one unit: h along the top (h^(l) → ⊙ z → + (1−z)⊙n → h^(l+1)); z, r and the
+    candidate n fed from [h^(l); x[l]] along the bottom, r multiplying n's h-part."""
+    v = {k: float(tr[k][l, unit]) for k in ("z", "r", "n")}
+    h, h1 = float(tr.h[l, unit]), float(tr.h[l + 1, unit])
+    H = model.hidden_size
+    with torch.no_grad():  # n's h-part, W_hn h^(l) + b_hn, which r multiplies
+        hn = float(model.Wh[2 * H + unit] @ tr.h[l] + model.bh[2 * H + unit])
+    parts = [
+        _state_part(0.0, 3.7, "h⁽ˡ⁾", "h", h, "above-right"),  # 0
+        Part(0.5, 3.7),  # 1: h^(l) goes on, and down into [h; x]
+        _op(2.4, 3.7, "⊙", "z⊙h⁽ˡ⁾", "z*h", v["z"] * h),  # 2
+        _op(6.5, 3.7, "+"),  # 3
+        _state_part(10.2, 3.7, "h⁽ˡ⁺¹⁾", "h+1", h1, "above-left"),  # 4
+        _box(2.4, "σ", "z", "z", v["z"]),  # 5
+        _box(4.0, "σ", "r", "r", v["r"]),  # 6
+        _op(5.2, 1.3, "⊙", "r⊙(W h⁽ˡ⁾+b)", "r*hn", v["r"] * hn),  # 7
+        _box(6.5, "tanh", "n", "n", v["n"]),  # 8
+        Part(2.4, 2.6),  # 9: z goes up to ⊙, and right to 1 − z
+        _op(3.8, 2.6, "1−", "1−z", "1-z", 1 - v["z"]),  # 10
+        _op(6.5, 2.6, "⊙", "(1−z)⊙n", "(1-z)*n", (1 - v["z"]) * v["n"]),  # 11
+        Part(0.5, 0.4),  # 12: h^(l) joins the bottom line
+    ]
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (1, 12), (5, 9), (9, 2), (9, 10), (10, 11), (8, 11), (11, 3), (6, 7),
+             (7, 8)]
+    bus, bus_edges = _bus(l, token, 1.65, [2.4, 4.0, 5.2, 6.5])
+    n = len(parts)
+    edges += [(12, n)] + [(a + n, b + n) for a, b in bus_edges] + [(n + 3 + k, t) for k, t in enumerate((5, 6, 7, 8))]
+    return parts + bus, edges
+
+
+# ---------------------------------------------------------------------- the gradient reaching the cell
+def lstm_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
+    """The notes' split of dℓ/dc^(l+1) for one unit, with the step's numbers:
+
+        dℓ/dc^(l+1) = dℓ/dc^(l+2) ⊙ f^(l+1)  (straight along c)  +  dℓ/dh^(l+1) ⊙ o ⊙ (1 − tanh² c^(l+1))  (through h)
+
+    from the core's backward pass (``run.grads``: dℓ/dc^(k), dℓ/dh^(k) for k ≤ K). ``total`` is the core's
+    dℓ/dc^(l+1). Beyond K (text: the last character is ℓ's target) nothing reaches the cell.
+    """
+    tr, g = run.trace, run.grads
+    K = g["c"].shape[0] - 1
+    if l + 1 > K:
+        return {"reaches": False, "K": K}
+    c1 = float(tr.c[l + 1, unit])
+    o = float(tr.o[l, unit])
+    dc2 = float(g["c"][l + 2, unit]) if l + 2 <= K else 0.0
+    f1 = float(tr.f[l + 1, unit]) if l + 2 <= K else None
+    dh1 = float(g["h"][l + 1, unit])
+    direct = dc2 * f1 if f1 is not None else 0.0
+    through_h = dh1 * o * (1 - math.tanh(c1) ** 2)
+    return {"reaches": True, "K": K, "dc2": dc2, "f1": f1, "dh1": dh1, "o": o, "slope": 1 - math.tanh(c1) ** 2,
+            "direct": direct, "through_h": through_h, "total": float(g["c"][l + 1, unit])}
+
+
+def gru_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
+    """dℓ/dh^(l+1) = dℓ/dh^(l+2) ⊙ z^(l+1) (straight along h, the carry) + the rest (through the gates and n
+    of step l + 1: the core's total minus the carry)."""
+    tr, g = run.trace, run.grads
+    K = g["h"].shape[0] - 1
+    if l + 1 > K:
+        return {"reaches": False, "K": K}
+    total = float(g["h"][l + 1, unit])
+    dh2 = float(g["h"][l + 2, unit]) if l + 2 <= K else 0.0
+    z1 = float(tr.z[l + 1, unit]) if l + 2 <= K else None
+    direct = dh2 * z1 if z1 is not None else 0.0
+    return {"reaches": True, "K": K, "dh2": dh2, "z1": z1, "direct": direct, "through_gates": total - direct,
+            "total": total}
+
+
+def term(x: float) -> str:
+    """A number as a term of a sum or product: negative ones in brackets, "a + (-0.5)"."""
+    return f"({fmt(x)})" if x < 0 else fmt(x)
+
+
+def split_sentence(split: dict, state: str, l: int) -> str:
+    """The split in words, true for the state shown."""
+    s1, s2 = state + sup(f"({l + 1})"), state + sup(f"({l + 2})")
+    if not split["reaches"]:
+        return f"ℓ predicts the character read at this step, so {s1} does not reach ℓ (dℓ/d{s1} = 0)."
+    rest = f"through h{sup(f'({l + 1})')}" if state == "c" else "through the gates and n"
+    other = split["through_h"] if state == "c" else split["through_gates"]
+    along = (f"{fmt(split['direct'])} straight along {state} (from {s2})" if split.get("f1", split.get("z1"))
+             is not None else f"0 straight along {state} ({s2} does not reach ℓ)")
+    return f"The gradient reaching {s1}, {fmt(split['total'])}, is {along} + {term(other)} {rest}."
+
+
+def _sup(text: str) -> str:
+    return f"<sup>({text})</sup>"
+
+
+def lstm_equation(tr, l: int, unit: int, split: dict) -> str:
+    v = {k: float(tr[k][l, unit]) for k in ("f", "i", "o")}
+    c, c1, h1 = float(tr.c[l, unit]), float(tr.c[l + 1, unit]), float(tr.h[l + 1, unit])
+    a, b = _sup(l), _sup(l + 1)
+    eq = (f"c{b} = c{a} ⊙ f + i = {term(c)} × {fmt(v['f'])} + {term(v['i'])} = {fmt(c1)}; &nbsp; "
+          f"h{b} = o ⊙ tanh(c{b}) = {fmt(v['o'])} × {term(math.tanh(c1))} = {fmt(h1)} &nbsp; (unit {unit})")
+    if not split["reaches"]:
+        return eq + f"<br>dℓ/dc{b} = 0: ℓ predicts the character read at step {l}"
+    c2 = _sup(l + 2)
+    head = f"<br>dℓ/dc{b} = dℓ/dc{c2} ⊙ f{b} + dℓ/dh{b} ⊙ o ⊙ (1 − tanh² c{b}) = "
+    direct = (f"{term(split['dc2'])} × {fmt(split['f1'])}" if split["f1"] is not None else "0")
+    return eq + head + (f"{direct} + {term(split['dh1'])} × {fmt(split['o'])} × {fmt(split['slope'])} = "
+                        f"{fmt(split['direct'])} + {term(split['through_h'])} = {fmt(split['total'])}")
+
+
+def gru_equation(tr, l: int, unit: int, split: dict) -> str:
+    z, n = float(tr.z[l, unit]), float(tr.n[l, unit])
+    h, h1 = float(tr.h[l, unit]), float(tr.h[l + 1, unit])
+    a, b = _sup(l), _sup(l + 1)
+    eq = (f"h{b} = z ⊙ h{a} + (1 − z) ⊙ n = {fmt(z)} × {term(h)} + {fmt(1 - z)} × {term(n)} = {fmt(h1)} &nbsp; "
+          f"(unit {unit}; no output gate)")
+    if not split["reaches"]:
+        return eq + f"<br>dℓ/dh{b} = 0: ℓ predicts the character read at step {l}"
+    c2 = _sup(l + 2)
+    direct = f"{term(split['dh2'])} × {fmt(split['z1'])}" if split["z1"] is not None else "0"
+    return eq + (f"<br>dℓ/dh{b} = dℓ/dh{c2} ⊙ z{b} + (through the gates and n) = {direct} + "
+                 f"{term(split['through_gates'])} = {fmt(split['total'])}")
