@@ -76,9 +76,9 @@ PAGES: dict[str, tuple[tuple[str, ...], str]] = {
     "LSTMGatesWidget": (("forget_bias", "step"), (
         "Move the forget-gate bias and step through the sequence to see how long the cell state remembers the "
         "first input.")),
-    "TextMemoryWidget": (("position", "model"), (
-        "Move the position t along the passage to see how far back each model's prediction reaches, and switch "
-        "the model to see what its unit follows in the text.")),
+    "TextMemoryWidget": (("position",), (
+        "Move the position t along the passage to see how far back the RNN's, the LSTM's and the GRU's "
+        "predictions reach into the text.")),
 }
 
 #: the precomputed values of knobs whose full range is too fine or too wide to show whole, or free text

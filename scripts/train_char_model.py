@@ -7,8 +7,8 @@ loadable with ``torch.load(weights_only=True)``) into the package and prints the
 The shipped models were made with:
 
     python scripts/train_char_model.py                                   # char_lstm.pt (generation)
-    python scripts/train_char_model.py --layers 1 --hidden 128 --steps 1500 --batch 32 --dropout 0 \
-        --cell lstm --out rnn_widgets/core/data/small_lstm.pt              # and --cell gru → small_gru.pt
+    python scripts/train_char_model.py --layers 1 --hidden 128 --steps 5000 --batch 64 --seq-len 100 \
+        --dropout 0 --threads 1 --cell rnn --out rnn_widgets/core/data/small_rnn.pt   # and lstm, gru: one protocol
 """
 from __future__ import annotations
 

@@ -151,6 +151,13 @@ def test_find_units_moves_the_unit_and_a_moved_unit_forgets_the_feature(widget):
     widget.model = "lstm"
 
 
+def test_a_feature_chosen_in_the_constructor_picks_its_unit():
+    w = TextMemoryWidget(model="gru", signal="h", feature="after a space")
+    best = {f.feature: f for f in units_found(w.text, "gru", "h")}["after a space"]
+    assert w.unit == best.unit and f"unit {best.unit}" in w.activation_fig.title and w.error_message == ""
+    w.close()
+
+
 def test_the_position_moves_the_gradient_maps_and_the_distance_plot(widget):
     widget.position = 120
     before = (widget.reach_grid.color.copy(), np.array(widget.distance_lines.y))

@@ -138,7 +138,8 @@ class TextMemoryWidget(LessonWidget):
             "‖dℓₜ/dx[t − d]‖ against the distance d", "distance d = t − k (characters back)",
             "‖dℓₜ/dx[k]‖ (log)", 3, log_y=True, labels=[NAMES[c] for c in MODELS],
             colors=[COLORS[c] for c in MODELS], height=260)
-        self.controls_find = W.Dropdown(description="Find units", options=[("—", "")])
+        # its labels name each feature's best unit once the passage is read (_draw_activation)
+        self.controls_find = W.Dropdown(description="Find units", options=[("—", ""), *((f, f) for f in FEATURES)])
         controls = [
             self._control("text", W.Textarea(description="Passage", continuous_update=False, rows=4,
                                              layout=W.Layout(width="860px"))),
