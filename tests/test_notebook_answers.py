@@ -64,6 +64,16 @@ ANSWERS = [
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients", "1.11e-06"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.68 nats/char"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.75"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation", "unit 24"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation", "r = +0.85"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(signal="h", feature="after a space"), "activation", "unit 84"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(signal="h", feature="after a space"), "activation", "r = +0.52"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "RNN at d = 16"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "LSTM at d = 24"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "GRU at d = 26"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "RNN 1.20e-24"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "LSTM 1.08e-07"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "GRU 1.31e-06"),
 ]
 
 
@@ -96,7 +106,7 @@ def test_norms_of_contributions_add_up_to_more_than_the_norm_of_their_sum():
 
 
 def test_every_lecture_notebook_asks_predict_then_check_questions_with_answers():
-    for path in sorted(EXAMPLES.glob("0[1-6]_*.ipynb")):
+    for path in sorted(EXAMPLES.glob("0[1-9]_*.ipynb")):
         text = answers_text(path.stem)
         assert 3 <= text.count("**Predict first**") <= 5, path.name
         assert text.count("<details><summary>Answer</summary>") == text.count("**Predict first**"), path.name

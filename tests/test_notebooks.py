@@ -4,12 +4,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rnn_widgets import WIDGETS
+
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.ipynb"))
 
 
 def test_there_is_a_tour_and_one_notebook_per_lecture_idea():
     names = [p.name for p in EXAMPLES]
-    assert names[0] == "00_tour.ipynb" and len(names) == 7
+    assert names[0] == "00_tour.ipynb" and len(names) == 1 + len(WIDGETS)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

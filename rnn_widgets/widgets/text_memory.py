@@ -278,7 +278,10 @@ class TextMemoryWidget(LessonWidget):
         falls = {c: fall_distance(norms[c]) for c in MODELS}
         said = "; ".join(f"{NAMES[c]} at d = {falls[c]}" if falls[c] is not None else
                          f"{NAMES[c]} not within the {len(norms[c]) - 1} characters back" for c in MODELS)
-        self.summaries["distance"].value = esc(f"Below 1% of its largest value for good: {said}.")
+        far = len(norms["lstm"]) - 1
+        at_far = ", ".join(f"{NAMES[c]} {fmt(float(norms[c][far]))}" for c in MODELS)
+        self.summaries["distance"].value = esc(
+            f"Below 1% of its largest value for good: {said}. Farthest back shown, d = {far}: {at_far}.")
         largest = max(MODELS, key=lambda c: float(norms[c][min(30, len(norms[c]) - 1)]))
         self.summaries["reach"].value = esc(
             f"Darker: the character moves the prediction more (each model against its own largest). "
