@@ -37,9 +37,11 @@ def release_freed_memory() -> None:
 
     An update at L = 300 allocates and frees tens of MB of tensors (21 scales × 301 steps, each step's
     values, the backward's); glibc keeps freed pages for reuse, and their pattern fragments its heap, so
-    without this the kernel's resident memory crept up by 22 MB in 1,500 changes of this widget (another
-    50+ MB with the other widgets alongside), of which malloc_trim gave back all but ~2 MB (bounded caches):
-    benchmarks/soak.py. A student on Binder has 1–2 GB. The call costs ~1 ms; nothing happens off glibc.
+    without this the kernel's resident memory crept up by 22 MB in 1,500 changes of this widget alone and by
+    93 MB in benchmarks/soak.py's 10,000 changes over all widgets, though malloc_trim gave back all but ~1 MB
+    of it (nothing live grew). With it the soak's growth was +5 MB. The trim is process-wide, so it also hands
+    back what the other widgets freed. A student on Binder has 1–2 GB. The call costs ~1 ms (10 ms at most
+    seen); off glibc nothing happens.
     """
     now = time.monotonic()
     if _malloc_trim is None or now - _last_trim[0] < TRIM_INTERVAL_S:
