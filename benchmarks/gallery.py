@@ -5,7 +5,8 @@
 Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian chromium (every host but
 127.0.0.1 unresolvable). Prints, in one run:
   * one student, warm pool: seconds from opening the tour to its first figure (goal <= 1.5 s), and to every
-    widget of the tour; and how many widget models the page received before it could draw (the state the page
+    widget of the tour; and where the time went: when the page (Voila's front end, loaded and started) opened
+    its kernel connection, and when it had the widgets' state, with how many widget models (the state the page
     asks for when it connects: the first widget's under Voila, see rnn_widgets.gallery.Tour);
   * N students opening the tour at once: pages complete (every widget of the tour; goal N/N), median and max first
     figure, Voila's "Timeout waiting for IOPub output" count;
@@ -38,16 +39,20 @@ async def student(browser, url: str, timeout_s: float) -> dict:
     from playwright.async_api import Error as PlaywrightError
     context = await browser.new_context(viewport={"width": 1000, "height": 900})
     page = await context.new_page()
-    result = {"page": page, "context": context, "first": None, "all": None, "models": None}
+    result = {"page": page, "context": context, "first": None, "all": None, "models": None,
+              "connected": None, "state": None}
+    t0 = time.perf_counter()
 
-    def on_socket(ws):
+    def on_socket(ws):  # the page's kernel connection: when it opens, and when the widgets' state arrives
+        result["connected"] = result["connected"] or time.perf_counter() - t0
+
         def received(payload):
             text = payload.decode("latin1") if isinstance(payload, bytes) else payload
             if result["models"] is None and "update_states" in text:
                 result["models"] = text.count('"model_name"')
+                result["state"] = time.perf_counter() - t0
         ws.on("framereceived", received)
     page.on("websocket", on_socket)
-    t0 = time.perf_counter()
     try:
         await page.goto(url, wait_until="commit", timeout=timeout_s * 1e3)
         await page.wait_for_selector(FIRST, timeout=timeout_s * 1e3)
@@ -97,8 +102,9 @@ async def run(args, g) -> None:
                 r = await student(browser, g.page(), args.timeout)
                 firsts.append(r["first"])
                 alls.append(r["all"])
-                print(f"  visit {i + 1}: first figure {fmt(r['first'])} (drawn from {r['models']} widget models), "
-                      f"all {N_WIDGETS} widgets {fmt(r['all'])}"
+                print(f"  visit {i + 1}: first figure {fmt(r['first'])}, all {N_WIDGETS} widgets {fmt(r['all'])}; "
+                      f"the page opened its kernel connection at {fmt(r['connected'])} and had the state of "
+                      f"{r['models']} widget models at {fmt(r['state'])}"
                       + (f"  [{r['error']}]" if "error" in r else ""))
                 await close([r])
             done = [f for f in firsts if f is not None]
