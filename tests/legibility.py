@@ -102,4 +102,7 @@ EXTREMES = [
     "GradientFlowWidget(seq_len=300, scale=2.0, nonlinearity='identity', clip=0.01)",
     ("LSTMGatesWidget(source='text', text='Now is the winter of our discontent, made glorious', step=40, "
      "forget_bias=6.0, input_bias=-6.0, output_bias=6.0)"),
+    ("from rnn_widgets.core.text_memory import DEFAULT_PASSAGE, MAX_PASSAGE\n"
+     "TextMemoryWidget(text=(DEFAULT_PASSAGE * 5)[:MAX_PASSAGE], position=MAX_PASSAGE - 2, model='gru', signal='z', "
+     "feature='vowel')"),
 ]

@@ -155,6 +155,11 @@ def test_a_feature_chosen_in_the_constructor_picks_its_unit():
     w = TextMemoryWidget(model="gru", signal="h", feature="after a space")
     best = {f.feature: f for f in units_found(w.text, "gru", "h")}["after a space"]
     assert w.unit == best.unit and f"unit {best.unit}" in w.activation_fig.title and w.error_message == ""
+    assert w.feature == "after a space" and w.controls["feature"].value == "after a space"
+    w.position = 50  # a redraw relabels "find units" and keeps the choice
+    w.model = "lstm"
+    assert w.feature == "after a space" and w.controls["feature"].value == "after a space"
+    assert w.controls["feature"].label.startswith("after a space: unit ")
     w.close()
 
 

@@ -34,6 +34,7 @@ COLORS = {"rnn": PALETTE[5], "lstm": PALETTE[0], "gru": PALETTE[2]}  # vermillio
 FEATURES = tuple(text_features("ab"))
 BAND_ROWS = 2  # rows of text per model in the connectivity map
 MAX_DISTANCE = BAND_ROWS * COLUMNS - 2  # the characters back that a band shows (with t and t + 1)
+MAX_ROWS = 30  # a passage longer than this many lines is drawn with its lines run on
 LOG_FLOOR = -4.0  # the connectivity map's colours run from 10⁻⁴ of a model's largest norm to it
 DEFAULT_POSITION = DEFAULT_PASSAGE.index("wedding-day") + len("wedding-d") - 1  # reading 'd', predicting 'a'
 
@@ -229,13 +230,16 @@ class TextMemoryWidget(LessonWidget):
             color.mid = mid
         set_key(self.activation_fig, lo, hi)
         self.activation_fig.axes[0].label = f"{name}, unit {unit}"
-        fill_text_map(self.activation_fig, self.activation_grid, self.activation_labels, text, values,
-                      lay_out(text))
+        layout = lay_out(text)
+        run_on = layout.n_rows > MAX_ROWS  # a long passage: its lines run on (the map stays 30 rows high at most)
+        if run_on:
+            layout = lay_out(text, line_breaks=False)
+        fill_text_map(self.activation_fig, self.activation_grid, self.activation_labels, text, values, layout)
         self.activation_fig.title = f"The {NAMES[cell]}'s {name}, unit {unit}, after reading each character"
         found = units_found(text, cell, signal)
-        self.controls_find.options = [("—", "")] + [
+        self._relabel_features([("—", "")] + [
             (f"{f.feature}: unit {f.unit} (r = {f.r:+.2f})" if f.unit is not None else
-             f"{f.feature}: not in this passage", f.feature) for f in found]
+             f"{f.feature}: not in this passage", f.feature) for f in found])
         # what this unit follows best, from the same correlations "find units" ranks
         features = text_features(text)
         rs = {f: float(correlations(values[:, None], v)[0]) for f, v in features.items() if v.std() > 0}
@@ -243,7 +247,22 @@ class TextMemoryWidget(LessonWidget):
         follows = (f" Of the features, it follows “{best}” most closely (r = {rs[best]:+.2f})." if best else "")
         self.summaries["activation"].value = esc(
             f"{NAMES[cell]}, {name}, unit {unit}: from {fmt(float(values.min()))} to {fmt(float(values.max()))} "
-            f"over the {len(text)} characters.") + esc(follows)
+            f"over the {len(text)} characters" + (" (its lines run on here, ↵ marking each newline)" if run_on else "")
+            + ".") + esc(follows)
+
+    def _relabel_features(self, options: list[tuple[str, str]]) -> None:
+        """New labels for "find units", keeping the feature chosen (new options select the first, "—", and
+        that must not reach the trait)."""
+        find = self.controls_find
+        if list(find.options) == options:
+            return
+        link = next(link for link in self._links if link.trait == "feature")
+        link.updating = True
+        try:
+            find.options = options
+            find.value = self.feature
+        finally:
+            link.updating = False
 
     def _draw_reach(self, text: str, t: int) -> None:
         norms = connectivity_at(text, t)
