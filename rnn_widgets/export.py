@@ -76,9 +76,9 @@ PAGES: dict[str, tuple[tuple[str, ...], str]] = {
     "LSTMGatesWidget": (("forget_bias", "step"), (
         "Move the forget-gate bias and step through the sequence to see how long the cell state remembers the "
         "first input.")),
-    "TextMemoryWidget": (("position",), (
+    "TextMemoryWidget": (("position", "feature"), (
         "Move the position t along the passage to see how far back the RNN's, the LSTM's and the GRU's "
-        "predictions reach into the text.")),
+        "predictions reach into the text, and pick a feature of the text to see the LSTM unit that follows it.")),
 }
 
 #: the precomputed values of knobs whose full range is too fine or too wide to show whole, or free text
@@ -92,6 +92,9 @@ GRIDS: dict[tuple[str, str], tuple] = {
     ("GradientFlowWidget", "scale"): tuple(float(v) for v in np.round(np.arange(0.2, 2.01, 0.2), 2)),
     ("LSTMGatesWidget", "forget_bias"): (-6.0, -3.0, 0.0, 3.0, 6.0),  # × 30 steps: 150 frames
     ("TopologiesWidget", "seed"): tuple(range(5)),
+    # the features the default passage has (no quotes or brackets), each choosing its unit: every frame's unit is
+    # then fixed by its feature, whatever frame came before
+    ("TextMemoryWidget", "feature"): ("position in the line", "after a space", "upper case", "vowel"),
 }
 
 #: the most frames one page precomputes (a page's size and export time grow with them), knobs per page

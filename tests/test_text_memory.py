@@ -180,6 +180,7 @@ def test_the_position_moves_the_gradient_maps_and_the_distance_plot(widget):
     ("digits 12 <b>", "do not know these characters: '1' '2' '<' '>'"),
     ("", "empty"),
     ("a", "at least two characters"),
+    ("ab", "at least three characters"),
     ("x" * (MAX_PASSAGE + 1), "at most 2,000"),
     ("ab\ud800cd", "surrogate"),
 ])

@@ -111,7 +111,8 @@ class TextMemoryWidget(LessonWidget):
     signal = traitlets.Enum(sorted({s for names in SIGNALS.values() for s in names}), "c").tag(config=True)
     unit = traitlets.Int(0, min=0, max=127).tag(config=True)
     feature = traitlets.Enum(("", *FEATURES), "").tag(config=True)
-    position = traitlets.Int(DEFAULT_POSITION, min=0, max=MAX_PASSAGE - 2).tag(config=True)
+    #: from 1: the gradient at t reaches back to at least one earlier character (a line needs two points)
+    position = traitlets.Int(DEFAULT_POSITION, min=1, max=MAX_PASSAGE - 2).tag(config=True)
 
     @traitlets.validate("text")
     def _valid_text(self, proposal):
@@ -124,6 +125,8 @@ class TextMemoryWidget(LessonWidget):
             check_passage(trained("lstm"), text)
         except ValueError as exc:
             raise traitlets.TraitError(str(exc)) from exc
+        if len(text) < 3:
+            raise traitlets.TraitError("The passage needs at least three characters: two to read, one to predict.")
         return text
 
     def __init__(self, **kwargs):
@@ -148,7 +151,7 @@ class TextMemoryWidget(LessonWidget):
             self._control("signal", W.Dropdown(options=self._signal_options(self.model), description="Value")),
             self._control("unit", slider("Unit", 0, 127)),
             self._control("feature", self.controls_find),
-            self._control("position", slider("Position t", 0, MAX_PASSAGE - 2)),
+            self._control("position", slider("Position t", 1, MAX_PASSAGE - 2)),
         ]
         self._assemble(controls, [self._figure("activation", self.activation_fig),
                                   self._figure("reach", self.reach_fig),
