@@ -218,8 +218,9 @@ class LSTM(RecurrentBase):
         Without autograd (generation, widgets) the reordered copy is cached until W or b changes
         (their version counters move on every in-place update), so a character costs no copy.
         """
-        W, b = self.W, self.b
-        key = (W._version, b._version, W.data_ptr(), b.data_ptr(), W.device)
+        params = self._parameters  # not self.W: nn.Module's __getattr__ costs a µs or two, a trace's budget is ~0.2 ms
+        W, b = params["W"], params["b"]
+        key = (W._version, b._version, W.data_ptr(), b.data_ptr(), W.dtype, W.get_device())
         cached = self.__dict__.get("_torch_params_cache")
         if cached is not None and cached[0] == key and not torch.is_grad_enabled():
             return cached[1]
@@ -245,7 +246,8 @@ class LSTM(RecurrentBase):
         run = onednn_lstm(x, h0, c0, self.torch_params())
         out = self._fused(x, init)[0] if run is None else run.h
         h = torch.cat([h0.unsqueeze(0), out])  # (T+1, B, H)
-        z = nn.functional.linear(torch.cat([h[:-1], x], dim=-1), self.W, self.b)  # (T, B, 4H), one matmul
+        p = self._parameters
+        z = nn.functional.linear(torch.cat([h[:-1], x], dim=-1), p["W"], p["b"])  # (T, B, 4H), one matmul
         kernel = None if run is None else workspace_internals(run, c0, lambda: self._gates(z))
         if kernel is None:
             g = self._gates(z)

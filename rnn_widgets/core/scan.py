@@ -95,7 +95,7 @@ def onednn_lstm(x: Tensor, h0: Tensor, c0: Tensor, params: list[Tensor]) -> Kern
     T, B, H = x.shape[0], x.shape[1], h0.shape[-1]
     # torch._C's getters: the public wrappers cost as much again as reading the workspace (µs each, a trace at
     # T = 100 is ~0.4 ms)
-    if (torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
+    if (torch.is_grad_enabled() or not x.is_cpu or x.dtype != torch.float32
             or not torch._C._get_mkldnn_enabled() or _mkldnn_rnn_layer is None
             or T * B * 4 * H > KERNEL_GATES_MAX or _layouts.get((T, B, H), _UNSEEN) is None):
         return None
@@ -121,12 +121,11 @@ def workspace_internals(run: KernelRun, c0: Tensor, expected: Callable[[], dict[
     ``expected()`` gives the trace's own gates (``input_gate, f, candidate, o, i``); it is called only the first
     time a shape is seen, to find the blocks and check them.
     """
-    T, B, H = run.h.shape
-    key = (T, B, H)
     ws = run.workspace
     if ws is None or ws.dtype != torch.uint8 or ws.numel() % 4:
         return None
     wf = ws.view(torch.float32)
+    key = tuple(run.h.shape)
     layout = _layouts.get(key)
     if layout is None:
         layout = _find_layout(wf, run, c0, expected())
@@ -145,13 +144,16 @@ def _remember(key, layout) -> None:
 def _read(wf: Tensor, layout: tuple[int, int], run: KernelRun, c0: Tensor):
     T, B, H = run.h.shape
     ld, page = layout
-    start = page * _PAGE_FLOATS + (T + 2) * B * H  # c^(1)
-    if T * B * ld > wf.numel() or start + (T - 1) * B * H > wf.numel():
+    BH = B * H
+    start = page * _PAGE_FLOATS + (T + 2) * BH  # c^(1)
+    n = wf.numel()
+    if T * B * ld > n or start + (T - 1) * BH > n:
         return None
     # copies: the workspace (several times larger) is freed with the run
     gates = wf.as_strided((T, B, 4 * H), (B * ld, ld, 1)).clone()
-    cells = wf.as_strided((T - 1, B, H), (B * H, H, 1), start)
-    return gates, torch.cat([c0.unsqueeze(0), cells, run.c_last.unsqueeze(0)])
+    # c^(0), c^(1..T-1), c^(T) as one (T+1, B, H) block: c^(0) and c^(T) viewed as (1, B, H) rows
+    return gates, torch.cat([c0.view(1, B, H), wf.as_strided((T - 1, B, H), (BH, H, 1), start),
+                             run.c_last.view(1, B, H)])
 
 
 def _close(a: Tensor, b: Tensor) -> bool:
