@@ -201,3 +201,16 @@ def test_a_short_passage_clamps_the_position():
     assert w.error_message == "" and w.position == len("To be, or not") - 2
     assert w.controls["position"].max == len("To be, or not") - 2
     w.close()
+
+
+def test_black_characters_keep_their_contrast_on_every_cell_colour():
+    """WCAG 1.4.3 for text on the maps' cells: black on the maps' stops (and so on every mix between a stop and
+    white) is at least 4.5:1."""
+    from rnn_widgets.widgets.text_map import TEXT_DIVERGING, TEXT_SEQUENTIAL
+
+    def luminance(colour):
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    assert min((luminance(c) + 0.05) / 0.05 for c in TEXT_DIVERGING + TEXT_SEQUENTIAL) >= 4.5
