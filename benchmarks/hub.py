@@ -4,7 +4,7 @@
 
 Starts deploy/jupyterhub/jupyterhub_config.py (as tests/test_hub.py does, with the course's own culling), then for
 each round N logs N new students in at the same moment, each in their own Chromium context, and times from pressing
-Enter on the login form to the tour's first figure and to all six widgets drawn. Once every page is drawn it reads
+Enter on the login form to the tour's first figure and to all the tour's widgets drawn. Once every page is drawn it reads
 each student's processes (their jupyterhub-singleuser server and its kernel) from /proc: resident memory (RSS), the
 proportional share of shared pages (PSS), the kernel's peak, and the CPU-seconds they used. The README's sizing and
 values.yaml's guarantees come from these figures. The students' servers are stopped after each round.

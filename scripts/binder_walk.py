@@ -1,4 +1,4 @@
-"""A student walks the seven example pages on the Jupyter server Binder runs; its memory must stay under 2 GB.
+"""A student walks every example page (the tour and one notebook per widget) on the Jupyter server Binder runs; its memory must stay under 2 GB.
 
     python scripts/binder_walk.py [--budget-mb 2048]      (run by scripts/check_binder.sh in binder/'s environment)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild binder/'s environment in a fresh venv, execute every example notebook in it, then walk the seven
+# Rebuild binder/'s environment in a fresh venv, execute every example notebook in it, then walk the eight
 # pages in Chromium on the Jupyter server Binder runs (binder/postBuild's config in place) while the memory of
 # the server and its kernels stays under 2 GB (scripts/binder_walk.py; needs Debian's chromium).
 # download.pytorch.org is not reachable from every machine: TORCH_SPEC (default torch==2.13.0, a CPU
