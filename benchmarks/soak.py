@@ -118,7 +118,11 @@ def main() -> None:
     print(f"RSS after {args.warmup} warm-up changes: {rss_warm:.1f} MB; at the end: {rss_end:.1f} MB; "
           f"growth {rss_end - rss_warm:+.1f} MB (goal < 10 MB); after malloc_trim: {rss_warm_trimmed:.1f} → "
           f"{rss_end_trimmed:.1f} MB, {rss_end_trimmed - rss_warm_trimmed:+.1f} MB")
-    print("RSS along the run (MB): " + ", ".join(f"{i}: {r:.0f}" for i, r in checkpoints))
+    print("RSS along the run (MB): " + ", ".join(f"{i}: {r:.0f}" for i, r in checkpoints)
+          + (f"; highest after warm-up {max(r for i, r in checkpoints if i >= args.warmup) - rss_warm:+.1f} MB over "
+             "the warm-up figure (freed memory comes back when glibc's heap is trimmed, so the end figure depends on "
+             "when that last was)"
+             if rss_warm is not None and any(i >= args.warmup for i, _ in checkpoints) else ""))
     print(f"exceptions: {sum(exceptions.values())}" + "".join(f"\n  {k} × {v}" for k, v in exceptions.items()))
     print(f"non-finite marks: {sum(bad_marks.values())}" + "".join(f"\n  {k} × {v}" for k, v in bad_marks.items()))
     print(f"banners (messages shown instead of a figure update): {sum(banners.values())}"
