@@ -61,7 +61,7 @@ def text_map(title: str, key_label: str, *, signed: bool = True, columns: int = 
                           scales={"row": rows, "column": cols, "color": color}, stroke=None,
                           anchor_style={"fill": "none"})
     labels = bq.Label(x=[0.0], y=[0.0], text=[""], scales={"x": cols, "y": rows}, colors=["#000000"],
-                      default_size=14, font_unit="px", align="middle", y_offset=5, font_weight="normal")
+                      default_size=14, font_unit="px", align="middle", y_offset=4, font_weight="normal", apply_clip=False)
     # the names of the rows (which model, in a comparison) sit left of the text, outside the cells
     row_names = bq.Label(x=[-0.8], y=[0.0], text=[""], scales={"x": cols, "y": rows}, colors=["#000000"],
                          default_size=12, font_unit="px", align="end", y_offset=4, font_weight="bold",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 
+import bqplot as bq
 import ipywidgets as W
 import numpy as np
 import traitlets
@@ -98,12 +99,13 @@ class TextMemoryWidget(LessonWidget):
     SECTION = "§1.5, §2, Remark 2.1"
     EXPLANATION = (
         "Three models trained the same way on Shakespeare read the passage one character x[l] per step: a plain "
-        "tanh RNN, an LSTM and a GRU. The first map colours each character by one unit's value after reading it "
-        "(“find units” picks the unit that follows a feature of the text best). The second colours each "
-        "character k before position t by ‖dℓ<sub>t</sub>/dx[k]‖, how much it moves the prediction of "
-        "character t + 1, for all three models: the product of Jacobians of §1.5 decides how far back that "
-        "reaches. The LSTM's cell state (§2) and the GRU's kept h (Remark 2.1) are skip paths for it; the "
-        "plot underneath shows how each model's gradient falls with the distance."
+        "tanh RNN, an LSTM and a GRU (Remark 2.1: the LSTM without an output gate). The first map colours each "
+        "character by one unit's value after reading it (“find units” picks the unit that follows a feature of "
+        "the text best). The second colours each character x[l] up to position t by ‖dℓ<sub>t</sub>/dx[l]‖: "
+        "how strongly the loss of predicting character t + 1 responds to it, for all three models. That "
+        "gradient is a product of Jacobians, one per step back (§1.5); the LSTM's cell state (§2) and the GRU's "
+        "carried h are skip paths for it. The plot underneath shows how each model's gradient falls with the "
+        "distance t − l."
     )
 
     text = traitlets.Unicode(DEFAULT_PASSAGE).tag(config=True)
@@ -137,10 +139,15 @@ class TextMemoryWidget(LessonWidget):
         self.activation_fig, self.activation_grid, self.activation_labels = text_map(
             "One unit over the text", "value")
         self.reach_fig, self.reach_grid, self.reach_labels = text_map(
-            "Gradient over the text", "log₁₀ share of largest", signed=False)
+            "Gradient over the text", "log₁₀ ‖dℓₜ/dx[l]‖ ÷ max", signed=False)
+        # a box around the character each model predicts (t + 1), in every band
+        scales = {"x": self.reach_grid.scales["column"], "y": self.reach_grid.scales["row"]}
+        self.predicted_box = bq.Lines(x=np.zeros((len(MODELS), 5)), y=np.zeros((len(MODELS), 5)), scales=scales,
+                                      colors=["#000000"], stroke_width=2)
+        self.reach_fig.marks = [*self.reach_fig.marks, self.predicted_box]
         self.distance_fig, self.distance_lines, _ = line_chart(
-            "‖dℓₜ/dx[t − d]‖ against the distance d", "distance d = t − k (characters back)",
-            "‖dℓₜ/dx[k]‖ (log)", 3, log_y=True, labels=[NAMES[c] for c in MODELS],
+            "‖dℓₜ/dx[t − d]‖ against the distance d", "distance d = t − l (characters back)",
+            "‖dℓₜ/dx[l]‖ (log)", 3, log_y=True, labels=[NAMES[c] for c in MODELS],
             colors=[COLORS[c] for c in MODELS], height=260)
         # its labels name each feature's best unit once the passage is read (_draw_activation)
         self.controls_find = W.Dropdown(description="Find units", options=[("—", ""), *((f, f) for f in FEATURES)])
@@ -248,6 +255,11 @@ class TextMemoryWidget(LessonWidget):
         rs = {f: float(correlations(values[:, None], v)[0]) for f, v in features.items() if v.std() > 0}
         best = max(rs, key=lambda f: abs(rs[f])) if rs else None
         follows = (f" Of the features, it follows “{best}” most closely (r = {rs[best]:+.2f})." if best else "")
+        if signal not in STATES and signal != "n":
+            follows += " A gate runs from 0 (shut) to 1 (open)" + (": z = 1 keeps the old h." if signal == "z" else ".")
+        absent = [f.feature for f in found if f.unit is None and f.feature == self.feature]
+        if absent:
+            follows += f" No character of this passage is “{absent[0]}”: that feature cannot choose a unit here."
         self.summaries["activation"].value = esc(
             f"{NAMES[cell]}, {name}, unit {unit}: from {fmt(float(values.min()))} to {fmt(float(values.max()))} "
             f"over the {len(text)} characters" + (" (its lines run on here, ↵ marking each newline)" if run_on else "")
@@ -287,9 +299,15 @@ class TextMemoryWidget(LessonWidget):
         set_key(self.reach_fig, LOG_FLOOR, 0.0)
         fill_text_map(self.reach_fig, self.reach_grid, self.reach_labels, window * len(MODELS),
                       np.concatenate(values), stacked, row_names=names)
+        k = t + 1 - first  # the predicted character's place in the window
+        r = stacked.rows[[k + b * len(window) for b in range(len(MODELS))]].astype(float)
+        c = float(layout.columns[k])
+        with self.predicted_box.hold_sync():
+            self.predicted_box.x = np.tile([c - 0.5, c + 0.5, c + 0.5, c - 0.5, c - 0.5], (len(MODELS), 1))
+            self.predicted_box.y = r[:, None] + np.array([-0.5, -0.5, 0.5, 0.5, -0.5])
         now, nxt = glyph(text[t]), glyph(text[t + 1])
-        self.reach_fig.title = (f"Gradient over the text: how much each character k moves the prediction at "
-                                f"t = {t} (after '{now}', of '{nxt}')")
+        self.reach_fig.title = (f"Gradient over the text at t = {t} (after '{now}', predicting '{nxt}'): "
+                                f"‖dℓₜ/dx[l]‖ on each character l")
         losses = losses_at(text, t)
         # the distance plot: one line per model, up to the band's reach
         d = np.arange(len(norms["lstm"]))
@@ -298,16 +316,20 @@ class TextMemoryWidget(LessonWidget):
             self.distance_lines.y = np.stack([np.clip(norms[c], 1e-30, 1e30) for c in MODELS])
         fit_y(self.distance_fig, self.distance_lines.y)
         falls = {c: fall_distance(norms[c]) for c in MODELS}
+        back = len(norms["lstm"]) - 1
         said = "; ".join(f"{NAMES[c]} at d = {falls[c]}" if falls[c] is not None else
-                         f"{NAMES[c]} not within the {len(norms[c]) - 1} characters back" for c in MODELS)
+                         f"{NAMES[c]} not within the {back} character{'s' * (back != 1)} back" for c in MODELS)
         far = len(norms["lstm"]) - 1
         at_far = ", ".join(f"{NAMES[c]} {fmt(float(norms[c][far]))}" for c in MODELS)
         self.summaries["distance"].value = esc(
             f"Below 1% of its largest value for good: {said}. Farthest back shown, d = {far}: {at_far}.")
-        largest = max(MODELS, key=lambda c: float(norms[c][min(30, len(norms[c]) - 1)]))
+        back = min(30, len(norms["lstm"]) - 1)
+        largest = max(MODELS, key=lambda c: float(norms[c][back]))
         self.summaries["reach"].value = esc(
-            f"Darker: the character moves the prediction more (each model against its own largest). "
-            f"{min(30, t)} characters back from t, the {NAMES[largest]}'s gradient is the largest of the three.")
+            f"Boxed: the character predicted. Darker: the loss responds more strongly to that character (the colour "
+            f"is log₁₀ of ‖dℓₜ/dx[l]‖ divided by that model's largest, from 10⁻⁴ to 1). In absolute size, {back} "
+            f"character{'s' * (back != 1)} back from t the {NAMES[largest]}'s gradient is the largest of the three "
+            f"(see the plot).")
         self.equation.value = (
             f"<div style='font-family:serif;font-size:15px'>ℓ<sub>t</sub> = −log p(x[t+1] | x[0], …, x[t]) at "
             f"t = {t} ({esc(repr(text[t]))} read, {esc(repr(text[t + 1]))} next): "
