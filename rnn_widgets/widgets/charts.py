@@ -360,15 +360,40 @@ class Node:
 
 #: where a box's text can go: (Label alignment, x offset, y offset) in units of half a box
 LABEL_PLACES = {"above": ("middle", 0.0, -1.0), "below": ("middle", 0.0, 1.0),
-                "right": ("start", 1.0, -0.9), "left": ("end", -1.0, -0.9)}
+                "right": ("start", 1.0, -0.9), "left": ("end", -1.0, -0.9),
+                # over or under the box but ending (starting) at its right (left) side: a wide text by a figure's edge
+                "above-end": ("end", 0.7, -1.0), "above-start": ("start", -0.7, -1.0),
+                "below-end": ("end", 0.7, 1.0), "below-start": ("start", -0.7, 1.0)}
 CHAR_PX = 7.5  # width of one character of a 12-px label, for thinning crowded rows
+#: a 12-px label's characters that are wider or narrower than CHAR_PX, generous for every text the diagrams
+#: draw (measured in Chromium: "W" 12.0 px, "a⁽¹²⁾ · W⁽¹²⁾" 55.8, "x[10]=-0.15" 60.7, "'t'" 7.9, "ŷ=-0.14" 40.7)
+WIDE_CHARS, WIDE_PX = "MWmw@%✗", 12.5
+NARROW_CHARS, NARROW_PX = "'\"il.,:;!|()[] ·-tfrj⁽⁾⁰¹²³⁴⁵⁶⁷⁸⁹ˡᵏᴸᵀ⁺⁻", 4.5
+LABEL_HALF_HEIGHT = 7  # px: bqplot centres a Label's text on its anchor (dominant-baseline: central), 14 px tall
+LABEL_PAD = 2  # px kept clear around a text's estimated box (a line's stroke, the font's own overhang)
+
+
+def text_px(text: str) -> float:
+    """Estimated width of a 12-px label's text in px (generous: Chromium drew "ℓ (y=6)" 34.9 px, "ŷ=9" 20 px)."""
+    return sum(WIDE_PX if ch in WIDE_CHARS else NARROW_PX if ch in NARROW_CHARS else CHAR_PX for ch in text)
+
+
+def _label_dy(dy: float, gap: float) -> float:
+    """px from a box's centre down to its text's centre when the text is put at a place with y offset ``dy``:
+    above and below, the text's near edge just ``gap`` away; beside the box, level with its upper part."""
+    return dy * (gap + LABEL_HALF_HEIGHT) if abs(dy) == 1.0 else dy * gap
 
 
 def _crossings(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """How many of the line ``segments`` (x0, y0, x1, y1) pass through each box (left, top, right, bottom):
-    Liang–Barsky clipping, for every box and segment at once."""
+    """How many of the line ``segments`` (x0, y0, x1, y1) pass through each box (left, top, right, bottom)."""
+    return _crossing_matrix(boxes, segments).sum(axis=1)
+
+
+def _crossing_matrix(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """Whether each line segment (x0, y0, x1, y1) passes through each box (left, top, right, bottom), boxes ×
+    segments: Liang–Barsky clipping, for every box and segment at once."""
     if not len(segments) or not len(boxes):
-        return np.zeros(len(boxes), dtype=int)
+        return np.zeros((len(boxes), len(segments)), dtype=bool)
     x0, y0, x1, y1 = (segments[:, k][None, :] for k in range(4))
     left, top, right, bottom = (boxes[:, k][:, None] for k in range(4))
     dx, dy = x1 - x0, y1 - y0
@@ -386,7 +411,7 @@ def _crossings(boxes: np.ndarray, segments: np.ndarray) -> np.ndarray:
             r = np.where(parallel, 0.0, qk / np.where(parallel, 1.0, pk))
         t0 = np.where(~parallel & (pk < 0), np.maximum(t0, r), t0)
         t1 = np.where(~parallel & (pk > 0), np.minimum(t1, r), t1)
-    return (hit & (t0 <= t1)).sum(axis=1)
+    return hit & (t0 <= t1)
 
 
 def _overlaps(box: np.ndarray, others: np.ndarray) -> int:
@@ -404,15 +429,20 @@ class UnrolledDiagram:
     Time runs left to right; inputs sit at y = 0, states at y = 1, outputs at y = 2, the loss at y = 3.
     ``draw`` replaces the nodes and edges in place; the figure is never rebuilt. Each box's text goes
     where no edge leaves the box (above, below, or beside it), and a row of texts too long for the
-    spacing of its boxes shows every 2nd, 3rd… of them (the highlighted box's always).
+    spacing of its boxes shows every 2nd, 3rd… of them (the highlighted box's always). A text with no
+    place clear of every edge, box and other text is left out, never drawn under a line: ``left_out``
+    lists them and ``left_out_note`` says so for the title (the figure has the class ``rnn-no-crossing``,
+    so the browser's legibility audit checks that no line runs through a text).
     """
 
     COLORS = PALETTE + [GREY, "#ffffff"] + LAYER_COLORS
 
     def __init__(self, title: str, height: int = 250, width: int = FULL_WIDTH):
         self.height, self.width = height, width
-        self.sx = bq.LinearScale(min=-1.0, max=8.0)
-        self.sy = bq.LinearScale(min=-0.6, max=3.6)
+        # no padding: bqplot would otherwise shrink the range by each Scatter's half size + 1 px and by
+        # padding_y (measured in Chromium: rows 53.7 px apart, not the 66 px the placement of texts assumed)
+        self.sx = bq.LinearScale(min=-1.0, max=8.0, allow_padding=False)
+        self.sy = bq.LinearScale(min=-0.6, max=3.6, allow_padding=False)
         self.color_scale = bq.OrdinalColorScale(domain=list(range(len(self.COLORS))), colors=self.COLORS)
         scales = {"x": self.sx, "y": self.sy}
         self.edges = bq.Lines(x=np.zeros((1, 2)), y=np.zeros((1, 2)), scales=scales, colors=["#555555"],
@@ -432,59 +462,86 @@ class UnrolledDiagram:
         self.fig = _figure(title, [self.edges, self.highlight, self.boxes, self.arrows, *self.labels.values()], [],
                            height)
         self.fig.fig_margin = {"top": 36, "bottom": 10, "left": 10, "right": 10}
+        self.fig.add_class("rnn-no-crossing")  # the browser's legibility audit checks that no line crosses a text
         if width != FULL_WIDTH:
             self.fig.layout.width = f"{width}px"
+        self.left_out: list[str] = []  # after a draw: the texts that had no place clear of every edge and box
 
     def _px_per_unit(self) -> tuple[float, float]:
         m = self.fig.fig_margin
         return ((self.width - m["left"] - m["right"]) / (self.sx.max - self.sx.min),
                 (self.height - m["top"] - m["bottom"]) / (self.sy.max - self.sy.min))
 
+    def left_out_note(self) -> str:
+        """What the last draw left out, short enough for the figure's title: "" when every text was drawn."""
+        n = len(self.left_out)
+        return f"  ({n} label{'s' if n > 1 else ''} not drawn: no room)" if n else ""
+
     @staticmethod
     def _label_boxes(place: str, xs: np.ndarray, ys: np.ndarray, widths: np.ndarray, gap: float) -> np.ndarray:
         """Each text's box (left, top, right, bottom) in px (y down) when put at ``place``."""
         align, dx, dy = LABEL_PLACES[place]
         x = xs + dx * gap
-        base = ys + dy * gap + (14 if dy > 0 else (-2 if dy < 0 else 4))  # the text's baseline
+        mid = ys + _label_dy(dy, gap)  # the text's centre (bqplot centres it on its y)
         left = {"middle": x - widths / 2, "start": x, "end": x - widths}[align]
-        return np.stack([left, base - 11, left + widths, base + 3], axis=1)
+        h = LABEL_HALF_HEIGHT + LABEL_PAD
+        return np.stack([left - LABEL_PAD, mid - h, left + widths + LABEL_PAD, mid + h], axis=1)
 
     @classmethod
     def _places(cls, nodes: list[Node], edges: list[tuple[int, int]], px: float, py: float, gap: float,
-                half: float) -> list[str]:
+                half: float, area: tuple[float, float, float, float] | None = None
+                ) -> tuple[list[str], list[tuple[int, float, float]]]:
         """For each node, the first place (its preferred side, the other side, upper right, upper left)
-        where its text crosses no edge, no box and no text placed before it; failing that, the place
-        with the fewest such collisions."""
+        where its text crosses no edge, no box and no text placed before it. Failing that, the first place
+        above or below where the only edges it crosses are the node's own, running straight up or down
+        from it: the text then sits on that edge, which is cut around it (like a label on a wire). Failing
+        both, "": the text is left out, never drawn under a line.
+
+        ``area`` (left, top, right, bottom, px at the scale of x·px, −y·py): where a text may go (the figure).
+        Arrowheads count as boxes. Returns the places and the cuts: (edge index, top, bottom), the px (y down)
+        where an edge stops."""
         xs = np.array([n.x for n in nodes]) * px
         ys = -np.array([n.y for n in nodes]) * py
-        widths = np.array([len(n.text) * CHAR_PX for n in nodes])
+        widths = np.array([text_px(n.text) for n in nodes])
         seg = np.array([[xs[a], ys[a], xs[b], ys[b]] for a, b in edges]) if edges else np.zeros((0, 4))
         squares = np.stack([xs - half, ys - half, xs + half, ys + half], axis=1)
+        tips = cls._arrow_centres(xs, ys, edges, half)  # arrowheads: about 11 px triangles
+        tips = np.stack([tips[:, 0] - 6, tips[:, 1] - 6, tips[:, 0] + 6, tips[:, 1] + 6], axis=1)
         boxes = {place: cls._label_boxes(place, xs, ys, widths, gap) for place in LABEL_PLACES}
-        crossings = {place: _crossings(b, seg) for place, b in boxes.items()}
+        hits = {place: _crossing_matrix(b, seg) for place, b in boxes.items()}
+        # the edges a node's text may sit on: its own, vertical ones
+        vertical = np.array([abs(xs[a] - xs[b]) < 1e-9 for a, b in edges], dtype=bool)
         placed = np.zeros((0, 4))
-        places = []
+        places, cuts = [], []
         for i, node in enumerate(nodes):
-            order = (["below", "above"] if node.below else ["above", "below"]) + ["right", "left"]
-
-            best = node.place or (cls._first_free(order, i, boxes, crossings, placed, squares) if node.text
-                                  else order[0])
+            sides = ["below", "above"] if node.below else ["above", "below"]
+            order = sides + ["right", "left"] + [f"{side}-{end}" for side in sides for end in ("end", "start")]
+            if not node.text:
+                places.append(node.place or order[0])
+                continue
+            order = [node.place] if node.place else order
+            others = np.vstack([np.delete(squares, i, 0), tips])
+            best = ""
+            own = vertical & np.array([i in e for e in edges], dtype=bool)
+            for allowed in (np.zeros(len(edges), dtype=bool), own):  # clear of every edge, else on its own
+                for place in order:
+                    box = boxes[place][i]
+                    if place not in ("above", "below") and allowed.any():
+                        continue  # beside the box, a text is never put on an edge
+                    if (hits[place][i] & ~allowed).any() or _overlaps(box, placed) or _overlaps(box, others):
+                        continue
+                    if area is not None and (box[0] < area[0] or box[1] < area[1] or box[2] > area[2]
+                                             or box[3] > area[3]):
+                        continue
+                    best = place
+                    cuts += [(int(j), float(box[1]), float(box[3])) for j in np.flatnonzero(hits[place][i])]
+                    break
+                if best:
+                    break
             places.append(best)
-            if node.text:
+            if best:
                 placed = np.vstack([placed, boxes[best][i]])
-        return places
-
-    @staticmethod
-    def _first_free(order: list[str], i: int, boxes, crossings, placed: np.ndarray, squares: np.ndarray) -> str:
-        """Node i's first place in ``order`` that collides with nothing, else the one with fewest collisions."""
-        others = np.delete(squares, i, 0)
-        costs = []
-        for place in order:
-            cost = int(crossings[place][i]) + _overlaps(boxes[place][i], placed) + _overlaps(boxes[place][i], others)
-            if cost == 0:
-                return place
-            costs.append(cost)
-        return order[int(np.argmin(costs))]
+        return places, cuts
 
     @staticmethod
     def _thin(texts: list[str], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:
@@ -492,7 +549,7 @@ class UnrolledDiagram:
         if len(texts) < 2:
             return texts
         order = np.argsort(xs)
-        widths = np.array([len(texts[i]) * CHAR_PX for i in order])
+        widths = np.array([text_px(texts[i]) for i in order])
         spacing = np.maximum(np.diff(xs[order]) * px, 1e-9)
         needed = (widths[1:] + widths[:-1]) / 2 + 8
         every = max(1, math.ceil(float(np.max(needed / spacing))))
@@ -516,10 +573,15 @@ class UnrolledDiagram:
         # left are then placed one by one where they collide with nothing
         texts = self._thin_rows(nodes, xs, px, set(highlight or []))
         shown = [Node(n.x, n.y, t, n.color, n.below, n.place) for n, t in zip(nodes, texts)]
-        places = self._places(shown, edges, px, py, gap, half)
+        area = (self.sx.min * px - 8, -self.sy.max * py, self.sx.max * px + 8, -self.sy.min * py)
+        places, cuts = self._places(shown, edges, px, py, gap, half, area)
+        # a text with no clear place is left out (never drawn under a line); the widget says so
+        self.left_out = [texts[i] for i, p in enumerate(places) if texts[i] and not p]
+        texts = [t if p else "" for t, p in zip(texts, places)]
         with self.boxes.hold_sync(), self.edges.hold_sync(), self.highlight.hold_sync(), self.arrows.hold_sync():
-            self.edges.x = np.array([[xs[a], xs[b]] for a, b in edges]) if edges else np.zeros((1, 2))
-            self.edges.y = np.array([[ys[a], ys[b]] for a, b in edges]) if edges else np.zeros((1, 2))
+            pieces = self._cut(xs, ys, edges, cuts, py)
+            self.edges.x = np.array([[x0, x1] for x0, _, x1, _ in pieces]) if pieces else np.zeros((1, 2))
+            self.edges.y = np.array([[y0, y1] for _, y0, _, y1 in pieces]) if pieces else np.zeros((1, 2))
             self._draw_arrows(xs, ys, edges, px, py, half)
             self.boxes.x, self.boxes.y = xs, ys
             self.boxes.color = np.array([n.color for n in nodes])
@@ -534,8 +596,23 @@ class UnrolledDiagram:
             with mark.hold_sync():
                 mark.x, mark.y = (xs[idx], ys[idx]) if idx else (np.zeros(1), np.zeros(1))
                 mark.text = [texts[i] for i in idx] if idx else [""]
-                mark.x_offset = int(dx * gap)
-                mark.y_offset = int(dy * gap + (14 if dy > 0 else (-2 if dy < 0 else 4)))
+                mark.x_offset = int(round(dx * gap))
+                mark.y_offset = int(round(_label_dy(dy, gap)))
+
+    @staticmethod
+    def _cut(xs, ys, edges, cuts, py) -> list[tuple[float, float, float, float]]:
+        """The edges as drawn (x0, y0, x1, y1 in data units): a vertical edge a text sits on stops at the text's
+        box and goes on beyond it (``cuts``: edge index, top, bottom in px, y down)."""
+        pieces = []
+        for j, (a, b) in enumerate(edges):
+            lo, hi = sorted((ys[a], ys[b]))
+            spans = [lo, hi]  # data y where the drawn pieces start and end, bottom to top
+            for k, top, bottom in cuts:
+                if k == j:
+                    spans += [-bottom / py, -top / py]  # px (y down) → data units (y up)
+            spans = sorted(spans)
+            pieces += [(xs[a], y0, xs[b], y1) for y0, y1 in zip(spans[::2], spans[1::2]) if y1 > y0]
+        return pieces
 
     @classmethod
     def _thin_rows(cls, nodes: list[Node], xs: np.ndarray, px: float, keep: set[int]) -> list[str]:
@@ -551,6 +628,16 @@ class UnrolledDiagram:
             for i, t in zip(members, thinned):
                 texts[i] = t
         return texts
+
+    @staticmethod
+    def _arrow_centres(xs: np.ndarray, ys: np.ndarray, edges, half: float) -> np.ndarray:
+        """Each edge's arrowhead centre, (x, y) in px: just outside its target box (xs, ys in px)."""
+        out = np.zeros((len(edges), 2))
+        for k, (a, b) in enumerate(edges):
+            dx, dy = xs[b] - xs[a], ys[b] - ys[a]
+            back = (half + 5) / (math.hypot(dx, dy) or 1.0)
+            out[k] = xs[b] - dx * back, ys[b] - dy * back
+        return out
 
     def _draw_arrows(self, xs, ys, edges, px, py, half) -> None:
         if not edges:

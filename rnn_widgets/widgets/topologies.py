@@ -119,11 +119,15 @@ class TopologiesWidget(LessonWidget):
         side = min(30.0, 0.7 * 860 / columns)  # px: boxes shrink with the number of steps, never touching
         self.diagram.draw(nodes, edges, size=int(side * side))
         self._draw_lengths()
-        self.diagram.fig.title = f"{self.topology}: {application}  (task here: {task})"
+        self.diagram.fig.title = (f"{self.topology}: {application}  (task here: {task})"
+                                  + self.diagram.left_out_note())
         right = sum(ex.correct)
         self.summaries["diagram"].value = esc(
             f"{self.topology}, as in {application}. Input {ex.inputs}; the network answers {ex.outputs}; "
-            f"the right answer is {ex.targets} ({right} of {len(ex.targets)} correct).")
+            f"the right answer is {ex.targets} ({right} of {len(ex.targets)} correct)."
+            + (f" The drawing leaves out {len(self.diagram.left_out)} of its labels ("
+               + ", ".join(self.diagram.left_out) + "): no place beside their boxes is clear of the lines."
+               if self.diagram.left_out else ""))
         self.equation.value = (
             f"<div style='max-width:860px'>{esc(what)} "
             + ("<i>The output length here equals the input length.</i>"

@@ -200,6 +200,7 @@ class UnrollingWidget(LessonWidget):
                 edges.append((a_idx - 2 if j else 0, a_idx))
         highlight = [0] if step == start else ([2 * (step - start)] if start < step <= start + n else [])
         self.diagram.draw(nodes, edges, highlight, size=900 if n <= 12 else 500)
+        self.diagram.fig.title = "The unrolled network" + self.diagram.left_out_note()
 
     def _draw_counts_and_reach(self, untied: bool) -> None:
         lengths = np.arange(1, 51)
