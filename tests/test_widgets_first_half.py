@@ -114,3 +114,61 @@ def test_unrolling_length_slider_replaces_the_text():
 def test_a_single_token_draws(make):
     w = make()  # bqplot squeezes a one-column colour array: the heat maps must still draw it
     assert w.error.value == "" and w.strip.color.shape[0] == 6 and w.x_map.color.shape[0] == 4
+
+
+def drawn_label_boxes(diagram):
+    """Every text an UnrolledDiagram shows and its box (left, top, right, bottom), px from the plot's top left,
+    recomputed from the marks as the browser draws them (bqplot centres a Label's text on its y)."""
+    from rnn_widgets.widgets.charts import LABEL_HALF_HEIGHT, text_px
+    px, py = diagram._px_per_unit()
+    found = []
+    for mark in diagram.labels.values():
+        for x, y, text in zip(np.asarray(mark.x), np.asarray(mark.y), mark.text):
+            if not text:
+                continue
+            ax = (x - diagram.sx.min) * px + mark.x_offset
+            ay = (diagram.sy.max - y) * py + mark.y_offset
+            w = text_px(text)
+            left = {"middle": ax - w / 2, "start": ax, "end": ax - w}[mark.align]
+            found.append((text, np.array([left, ay - LABEL_HALF_HEIGHT, left + w, ay + LABEL_HALF_HEIGHT])))
+    return found
+
+
+def drawn_edges(diagram):
+    px, py = diagram._px_per_unit()
+    x, y = np.asarray(diagram.edges.x, dtype=float), np.asarray(diagram.edges.y, dtype=float)
+    return np.stack([(x[:, 0] - diagram.sx.min) * px, (diagram.sy.max - y[:, 0]) * py,
+                     (x[:, 1] - diagram.sx.min) * px, (diagram.sy.max - y[:, 1]) * py], axis=1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: TopologiesWidget(topology="many-to-many (encoder-decoder)", input_len=16),
+    lambda: TopologiesWidget(topology="many-to-many (synced)", input_len=16),
+    lambda: TopologiesWidget(topology="one-to-many", output_len=16),
+    lambda: TopologiesWidget(topology="many-to-one", input_len=16),
+    lambda: TopologiesWidget(),
+    lambda: UnrollingWidget(),
+    lambda: UnrollingWidget(text="recurrent networks read text", token_unit="characters", step=28, mode="untied",
+                            max_len=50),
+])
+def test_unrolled_diagram_texts_are_clear_of_every_edge(make):
+    """No line runs through a text (the browser audit checks the same on the class rnn-no-crossing), and no
+    text had to be left out in the widgets' default and extreme states."""
+    from rnn_widgets.widgets.charts import _crossings
+    diagram = make().diagram
+    assert "rnn-no-crossing" in diagram.fig._dom_classes
+    assert diagram.left_out == []
+    labels = drawn_label_boxes(diagram)
+    assert labels
+    crossed = _crossings(np.array([box for _, box in labels]), drawn_edges(diagram))
+    assert [text for (text, _), n in zip(labels, crossed) if n] == []
+
+
+def test_encoder_decoder_outputs_sit_on_their_cut_edges():
+    """16 steps leave no room beside the decoder's ŷ boxes: each ŷ text sits on its own edge up to ℓ, cut
+    around it; the title says nothing was left out."""
+    w = TopologiesWidget(topology="many-to-many (encoder-decoder)", input_len=16)
+    shown = [text for text, _ in drawn_label_boxes(w.diagram) if text.startswith("ŷ")]
+    assert len(shown) >= 8
+    assert len(w.diagram.edges.x) > len(w.diagram.arrows.x)  # some edges drawn in two pieces
+    assert "not drawn" not in w.diagram.fig.title

@@ -605,12 +605,12 @@ class UnrolledDiagram:
         box and goes on beyond it (``cuts``: edge index, top, bottom in px, y down)."""
         pieces = []
         for j, (a, b) in enumerate(edges):
-            lo, hi = sorted((ys[a], ys[b]))
-            spans = [lo, hi]  # data y where the drawn pieces start and end, bottom to top
-            for k, top, bottom in cuts:
-                if k == j:
-                    spans += [-bottom / py, -top / py]  # px (y down) → data units (y up)
-            spans = sorted(spans)
+            mine = [(-bottom / py, -top / py) for k, top, bottom in cuts if k == j]  # px (y down) → data (y up)
+            if not mine:
+                pieces.append((xs[a], ys[a], xs[b], ys[b]))
+                continue
+            # only a vertical edge is ever cut: the data y where its drawn pieces start and end, bottom to top
+            spans = sorted([*sorted((ys[a], ys[b])), *(v for cut in mine for v in cut)])
             pieces += [(xs[a], y0, xs[b], y1) for y0, y1 in zip(spans[::2], spans[1::2]) if y1 > y0]
         return pieces
 
