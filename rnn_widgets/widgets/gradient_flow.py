@@ -39,9 +39,12 @@ def release_freed_memory() -> None:
     values, the backward's); glibc keeps freed pages for reuse, and their pattern fragments its heap, so
     without this the kernel's resident memory crept up by 22 MB in 1,500 changes of this widget alone and by
     93 MB in benchmarks/soak.py's 10,000 changes over all widgets, though malloc_trim gave back all but ~1 MB
-    of it (nothing live grew). With it the soak's growth was +5 MB. The trim is process-wide, so it also hands
-    back what the other widgets freed. A student on Binder has 1–2 GB. The call costs ~1 ms (10 ms at most
-    seen); off glibc nothing happens.
+    of it (nothing live grew). With it the soak ended at +5, −4 and +15 MB in three runs: the trim is
+    process-wide, so it also hands back what the other widgets freed, but between trims glibc keeps up to
+    twice its largest recent freed block (its dynamic trim threshold), and RSS swings by 30–40 MB within a
+    second of changes. Only fixed thresholds (MALLOC_TRIM_THRESHOLD_ / MALLOC_MMAP_THRESHOLD_ in the kernel's
+    environment) would end that. A student on Binder has 1–2 GB. The call costs ~1 ms (10 ms at most seen);
+    off glibc nothing happens.
     """
     now = time.monotonic()
     if _malloc_trim is None or now - _last_trim[0] < TRIM_INTERVAL_S:
