@@ -70,7 +70,8 @@ AUDIT_JS = """([overlap]) => {
 
 def audit(page) -> list[dict]:
     """One record per visible bqplot figure: title, label count, overlapping label pairs, colour keys, and for a
-    diagram with the class ``rnn-no-crossing`` (charts.CellDiagram) the texts a drawn line runs through."""
+    diagram with the class ``rnn-no-crossing`` (charts.CellDiagram, charts.UnrolledDiagram) the texts a drawn line
+    runs through."""
     return page.evaluate(AUDIT_JS, [OVERLAP])
 
 
