@@ -1,8 +1,8 @@
 """A soak: many control changes across every widget; memory after warm-up, exceptions, banners, non-finite marks.
 
-    python benchmarks/soak.py [--changes 10000] [--warmup 1000] [--seed 0]
+    python benchmarks/soak.py [--changes 10000] [--warmup 1000] [--seed 0] [--glibc-defaults]
 
-All six widgets are built once; then, ``--changes`` times, a seeded random widget has a seeded random control
+Every widget is built once; then, ``--changes`` times, a seeded random widget has a seeded random control
 set to a random value over its full range (sliders anywhere between min and max, every option of a selection,
 checkboxes both ways; GenerationWidget's Step, Generate N and Reset buttons are pressed too). After every change
 each mark's numeric data is checked for NaN/inf. The resident memory is read after ``--warmup`` changes and at
@@ -16,7 +16,9 @@ import collections
 import ctypes
 import ctypes.util
 import gc
+import os
 import random
+import sys
 import time
 import traceback
 
@@ -26,6 +28,7 @@ import psutil
 from ipywidgets.widgets.widget import _instances
 
 import rnn_widgets
+from rnn_widgets.gallery import KERNEL_MALLOC_ENV
 from rnn_widgets.widgets.walk import control_values, mark_arrays
 
 
@@ -61,7 +64,15 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("widgets", nargs="*", default=list(rnn_widgets.WIDGETS))
+    ap.add_argument("--glibc-defaults", action="store_true",
+                    help="keep glibc's own malloc thresholds instead of the ones the gallery, Binder and the hub "
+                         "give their kernels (rnn_widgets.gallery.KERNEL_MALLOC_ENV)")
     args = ap.parse_args()
+    # glibc reads its thresholds when the process starts: run again with the kernels' settings unless asked not to
+    if not args.glibc_defaults and any(os.environ.get(k) != v for k, v in KERNEL_MALLOC_ENV.items()):
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **KERNEL_MALLOC_ENV})
+    print("malloc: " + ("glibc's defaults" if args.glibc_defaults else
+                        " ".join(f"{k}={v}" for k, v in KERNEL_MALLOC_ENV.items()) + " (as the kernels run)"))
     rng = random.Random(args.seed)
     registry0 = len(_instances)
     t0 = time.perf_counter()

@@ -5,6 +5,7 @@ Real Debian chromium on loopback (see browser_support.py); one gallery and one b
 galleries of their own for the tests that stop or crowd one. Kernels are counted as processes.
 """
 import json
+import os
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import yaml
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -26,7 +28,7 @@ from browser_support import (
 from gallery_support import ALL_WIDGETS_JS, ROOT, gallery, tour_widget_count, wait_until
 
 import rnn_widgets
-from rnn_widgets.gallery import CLASSROOM_CONFIG, TOUR, Tour
+from rnn_widgets.gallery import CLASSROOM_CONFIG, KERNEL_MALLOC_ENV, TOUR, Tour
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -300,3 +302,17 @@ def test_binder_gets_the_classroom_settings_and_the_shutdown_fix():
         assert config[section] == values, section
     assert config["ServerApp"]["jpserver_extensions"]["rnn_widgets.gallery"] is True
     assert "jupyter_server_config.d" in (ROOT / "binder" / "postBuild").read_text()
+
+
+def test_kernels_get_the_malloc_settings_everywhere_the_class_runs(classroom):
+    """The gallery's kernels inherit KERNEL_MALLOC_ENV; Binder's start script and the hub's values set the same."""
+    kernels = classroom.kernels()
+    assert kernels
+    for kernel in kernels:
+        env = kernel.environ()
+        assert {k: env.get(k) for k in KERNEL_MALLOC_ENV} == KERNEL_MALLOC_ENV
+    start = (ROOT / "binder" / "start").read_text()
+    assert all(f"export {k}={v}\n" in start for k, v in KERNEL_MALLOC_ENV.items()) and 'exec "$@"' in start
+    assert os.access(ROOT / "binder" / "start", os.X_OK)
+    values = yaml.safe_load((ROOT / "deploy" / "jupyterhub" / "values.yaml").read_text())
+    assert {k: values["singleuser"]["extraEnv"][k] for k in KERNEL_MALLOC_ENV} == KERNEL_MALLOC_ENV
