@@ -489,14 +489,16 @@ class UnrolledDiagram:
 
     @classmethod
     def _places(cls, nodes: list[Node], edges: list[tuple[int, int]], px: float, py: float, gap: float,
-                half: float, area: tuple[float, float, float, float] | None = None
-                ) -> tuple[list[str], list[tuple[int, float, float]]]:
+                half: float, area: tuple[float, float, float, float] | None = None, first: list[int] = (),
+                beside: bool = True) -> tuple[list[str], list[tuple[int, float, float]]]:
         """For each node, the first place (its preferred side, the other side, upper right, upper left)
         where its text crosses no edge, no box and no text placed before it. Failing that, the first place
         above or below where the only edges it crosses are the node's own, running straight up or down
         from it: the text then sits on that edge, which is cut around it (like a label on a wire). Failing
         both, "": the text is left out, never drawn under a line.
 
+        The nodes ``first`` are placed before the others (which follow in their order); ``beside=False``
+        leaves out the places right and left of a box (a crowded row where they take each other's room).
         ``area`` (left, top, right, bottom, px at the scale of x·px, −y·py): where a text may go (the figure).
         Arrowheads count as boxes. Returns the places and the cuts: (edge index, top, bottom), the px (y down)
         where an edge stops."""
@@ -512,12 +514,14 @@ class UnrolledDiagram:
         # the edges a node's text may sit on: its own, vertical ones
         vertical = np.array([abs(xs[a] - xs[b]) < 1e-9 for a, b in edges], dtype=bool)
         placed = np.zeros((0, 4))
-        places, cuts = [], []
-        for i, node in enumerate(nodes):
+        places, cuts = [""] * len(nodes), []
+        first = [i for i in first if 0 <= i < len(nodes)]
+        for i in dict.fromkeys([*first, *range(len(nodes))]):  # ``first`` placed first, then the rest in order
+            node = nodes[i]
             sides = ["below", "above"] if node.below else ["above", "below"]
-            order = sides + ["right", "left"] + [f"{side}-{end}" for side in sides for end in ("end", "start")]
+            order = sides + ["right", "left"] * beside + [f"{side}-{end}" for side in sides for end in ("end", "start")]
             if not node.text:
-                places.append(node.place or order[0])
+                places[i] = node.place or order[0]
                 continue
             order = [node.place] if node.place else order
             others = np.vstack([np.delete(squares, i, 0), tips])
@@ -538,7 +542,7 @@ class UnrolledDiagram:
                     break
                 if best:
                     break
-            places.append(best)
+            places[i] = best
             if best:
                 placed = np.vstack([placed, boxes[best][i]])
         return places, cuts
@@ -555,7 +559,9 @@ class UnrolledDiagram:
         every = max(1, math.ceil(float(np.max(needed / spacing))))
         if every == 1:
             return texts
-        shown = {int(order[i]) for i in range(0, len(order), every)} | keep
+        # counted from the highlighted text (its neighbours the same 2nd, 3rd… away), else from the first
+        phase = min((k for k, i in enumerate(order) if int(i) in keep), default=0) % every
+        shown = {int(order[i]) for i in range(phase, len(order), every)} | keep
         return [t if i in shown else "" for i, t in enumerate(texts)]
 
     def draw(self, nodes: list[Node], edges: list[tuple[int, int]], highlight: list[int] | None = None,
@@ -574,7 +580,21 @@ class UnrolledDiagram:
         texts = self._thin_rows(nodes, xs, px, set(highlight or []))
         shown = [Node(n.x, n.y, t, n.color, n.below, n.place) for n, t in zip(nodes, texts)]
         area = (self.sx.min * px - 8, -self.sy.max * py, self.sx.max * px + 8, -self.sy.min * py)
-        places, cuts = self._places(shown, edges, px, py, gap, half, area)
+        # the highlighted box's text first; a text left out gets its place first in the next try
+        # (at most 6), and failing that the texts go nowhere beside their boxes (where they take each other's room)
+        tries = []
+        for beside in (True, False):
+            first = list(highlight or [])
+            for _ in range(6):
+                places, cuts = self._places(shown, edges, px, py, gap, half, area, first, beside)
+                missing = [i for i, p in enumerate(places) if texts[i] and not p]
+                tries.append((len(missing), places, cuts))
+                if not missing or set(missing) <= set(first):
+                    break
+                first = list(dict.fromkeys([*first, *missing]))
+            if not missing:
+                break
+        _, places, cuts = min(tries, key=lambda t: t[0])
         # a text with no clear place is left out (never drawn under a line); the widget says so
         self.left_out = [texts[i] for i, p in enumerate(places) if texts[i] and not p]
         texts = [t if p else "" for t, p in zip(texts, places)]
