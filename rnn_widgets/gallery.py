@@ -164,19 +164,26 @@ def under_voila() -> bool:
     return "VOILA_PREHEAT" in os.environ
 
 
-#: The tour page's script: once a figure of the tour is drawn, ask the kernel for the rest of the tour. A page
-#: whose figure never comes (a broken extension) asks after 20 s anyway, so no widget is ever left unbuilt.
+#: The tour page's script: each time one more widget of the tour has drawn its figures, ask the kernel for the
+#: next one, until it says it is done. One widget at a time: a page handed every remaining widget at once was
+#: busy for seconds creating their ~550 models, and an accessibility model (anywidget) that cannot initialise
+#: within 2 s fails ("[anywidget] Failed to initialize model.", three students on one hub). A widget that never
+#: draws (a broken extension) is passed over after 20 s, so no widget is left unbuilt.
 _LOADER_ESM = """
 export default {
   render({ model }) {
-    const started = Date.now();
-    const ask = () => model.send({ event: "shown" });
-    const wait = () => {
-      if (document.querySelector(".rnn-widget .bqplot svg")) setTimeout(ask, 50);
-      else if (Date.now() - started > 20000) ask();
-      else setTimeout(wait, 50);  // a timer, not animation frames: a tab in the background gets none
+    let done = false;
+    model.on("msg:custom", (msg) => { if (msg && msg.event === "done") done = true; });
+    const drawn = () => Array.from(document.querySelectorAll(".rnn-widget"))
+      .filter((w) => w.querySelector(".bqplot svg")).length;
+    const waitFor = (count, started) => {
+      if (done) return;
+      if (drawn() >= count || Date.now() - started > 20000) {
+        model.send({ event: "shown" });
+        setTimeout(() => waitFor(count + 1, Date.now()), 50);
+      } else setTimeout(() => waitFor(count, started), 50);  // a timer: a tab in the background gets no frames
     };
-    wait();
+    waitFor(1, Date.now());
   }
 };
 """
@@ -230,13 +237,9 @@ class Tour:
 
     def build_rest(self) -> None:
         """Build every widget still waiting, in order, into its place on the page."""
-        self.shown = True
         while self._waiting:
-            placeholder, build = self._waiting.pop(0)
-            loading = placeholder.children
-            placeholder.children = (self._built(build),)
-            for w in loading:
-                w.close()
+            self.build_next()
+        self.shown = True
 
     def _built(self, build: Callable):
         import html
@@ -251,9 +254,22 @@ class Tour:
         self.widgets.append(widget)
         return widget
 
+    def build_next(self) -> None:
+        """Build the next widget still waiting into its place (the page asks once per widget it has drawn)."""
+        if self._waiting:
+            placeholder, build = self._waiting.pop(0)
+            loading = placeholder.children
+            placeholder.children = (self._built(build),)
+            for w in loading:
+                w.close()
+        if not self._waiting:
+            self.shown = True
+            if self._loader is not None:
+                self._loader.send({"event": "done"})
+
     def _on_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("event") == "shown":
-            self.build_rest()
+            self.build_next()
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -112,8 +112,8 @@ def test_the_tour_adds_widgets_of_the_package_in_lecture_order():
 
 
 def test_the_tour_builds_the_first_widget_now_and_the_others_when_the_page_asks():
-    """Under Voila (lazy): one widget at first, a placeholder for each other one; the page's message builds them,
-    in order, and a widget that fails to build says so where it would have been."""
+    """Under Voila (lazy): one widget at first, a placeholder for each other one; each of the page's messages
+    builds the next, in order, and a widget that fails to build says so where it would have been."""
     import ipywidgets as W
 
     built = []
@@ -132,6 +132,9 @@ def test_the_tour_builds_the_first_widget_now_and_the_others_when_the_page_asks(
     assert shown[1].children[0].value == "<p><em>Loading the widget…</em></p>"
     tour._on_message(None, {"event": "something else"}, [])
     assert built == ["first"]
+    tour._on_message(None, {"event": "shown"}, [])
+    assert built == ["first", "second"]  # one at a time: the page asks again once it has drawn it
+    tour._on_message(None, {"event": "shown"}, [])
     tour._on_message(None, {"event": "shown"}, [])
     assert built == ["first", "second", "broken", "fourth"]
     assert [w.children[0].value for w in tour.widgets] == ["first", "second", "fourth"]
