@@ -65,6 +65,12 @@ def losses_at(text: str, t: int) -> dict[str, float]:
     return {cell: loss_gradient(trained(cell), passage, t)[0] for cell, passage in read_all(text).items()}
 
 
+@functools.lru_cache(maxsize=4)
+def features_of(text: str) -> dict[str, np.ndarray]:
+    """The passage's features, once per passage (a unit's summary reads them on every slider move); only read."""
+    return text_features(text)
+
+
 @functools.lru_cache(maxsize=16)
 def units_found(text: str, cell: str, signal: str):
     return find_units(read_all(text)[cell].signal(signal), text)
@@ -251,7 +257,7 @@ class TextMemoryWidget(LessonWidget):
             (f"{f.feature}: unit {f.unit} (r = {f.r:+.2f})" if f.unit is not None else
              f"{f.feature}: not in this passage", f.feature) for f in found])
         # what this unit follows best, from the same correlations "find units" ranks
-        features = text_features(text)
+        features = features_of(text)
         rs = {f: float(correlations(values[:, None], v)[0]) for f, v in features.items() if v.std() > 0}
         best = max(rs, key=lambda f: abs(rs[f])) if rs else None
         follows = (f" Of the features, it follows “{best}” most closely (r = {rs[best]:+.2f})." if best else "")
