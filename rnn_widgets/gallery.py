@@ -62,10 +62,17 @@ CLASSROOM_CONFIG: dict[str, dict] = {
     # Voila loads every installed JupyterLab extension's federated bundle; Notebook 7's (installed beside
     # JupyterLab on most machines) needs modules only the Notebook app provides, and each page then logs
     # "The getter for the shared module is not a function" in the browser console. Voila pages need none of it.
+    # "rnn-widgets" (share/voila/templates/rnn-widgets: Voila's lab template) shows the picture a widget carries
+    # while the live widget starts (rnn_widgets/preview.py); Voila finds it through TEMPLATES (see its use).
     "VoilaConfiguration": {
         "extension_denylist": ["@jupyter-notebook/lab-extension"],
+        "template": "rnn-widgets",
     },
 }
+
+#: A Jupyter data directory holding the "rnn-widgets" Voila template (voila/templates/rnn-widgets). The gallery's
+#: Voila finds it on JUPYTER_PATH; binder/postBuild copies it into the environment's share/jupyter.
+TEMPLATES = Path(__file__).parent / "share"
 
 #: glibc settings for the kernels (the gallery's; binder/start and deploy/jupyterhub/values.yaml set the same):
 #: a fixed trim threshold and mmap for blocks over 128 KB hand freed memory back to the system. With glibc's
@@ -151,6 +158,7 @@ def _run_voila(argv: list[str]) -> None:
 
     if not fix_voila_shutdown():
         print(_NOT_FIXED, file=sys.stderr, flush=True)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
     Voila.launch_instance(argv[2:], config=Config(json.loads(argv[1])))
 
 
@@ -201,6 +209,17 @@ def _loader_class():
     return TourLoader
 
 
+def _picture_of(widget) -> str | None:
+    """The picture the page shows while ``widget`` starts (rnn_widgets/preview.py), or None. A picture is a
+    nicety: whatever goes wrong while looking for one, the page just has none."""
+    from .preview import preview_html
+
+    try:
+        return preview_html(widget)
+    except Exception:  # noqa: BLE001
+        return None
+
+
 class Tour:
     """The widgets of the tour, in order: each cell says ``tour.add(lambda: SomeWidget())``.
 
@@ -230,7 +249,10 @@ class Tour:
         if self._loader is None:  # the first widget: built now, with the script that asks for the rest
             self._loader = _loader_class()()
             self._loader.on_msg(self._on_message)
-            return W.VBox([self._built(build), self._loader])
+            from .preview import WithPreview
+
+            widget = self._built(build)
+            return WithPreview(W.VBox([widget, self._loader]), _picture_of(widget))
         placeholder = W.VBox([W.HTML("<p><em>Loading the widget…</em></p>")])
         self._waiting.append((placeholder, build))
         return placeholder

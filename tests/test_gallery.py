@@ -181,7 +181,14 @@ def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classr
         page = context.new_page()
         states = _first_state(page)
         page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
+        # before the live widget: its picture (rnn_widgets/preview.py), described in words, said to be a picture
+        picture = page.wait_for_selector(".rnn-preview img", timeout=60_000)
+        assert page.locator(".rnn-widget .bqplot svg").count() == 0
+        assert picture.get_attribute("alt").startswith("A picture of the widget")
+        assert "This is a picture of it" in page.locator(".rnn-preview figcaption").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "gallery_tour_picture_while_starting.png"))
         page.wait_for_selector(".rnn-widget .bqplot svg", timeout=120_000)
+        page.wait_for_selector(".rnn-preview", state="detached", timeout=60_000)  # gone once the live one drew
         # the state the page drew its first figure from holds one lesson widget of the tour, not all of them
         assert len(states) == 1 and states[0].count('"rnn-widget"') == 1
         page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=300_000)
@@ -206,6 +213,7 @@ def test_four_pages_opened_at_once_all_show_every_widget_of_the_tour(classroom, 
             page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=400_000)
             assert page.locator(".rnn-widget").count() == N_WIDGETS, f"page {i}"
             assert page.locator(".rnn-widget [role=alert]").count() == 0, f"page {i} shows an error banner"
+            assert page.locator(".rnn-preview").count() == 0, f"page {i} still shows the first widget's picture"
         pages[-1].bring_to_front()
         last = pages[-1].locator(".rnn-widget").last  # the bottom of the page: the last widget drawn too
         last.scroll_into_view_if_needed()
@@ -304,7 +312,10 @@ def test_binder_gets_the_classroom_settings_and_the_shutdown_fix():
     for section, values in CLASSROOM_CONFIG.items():
         assert config[section] == values, section
     assert config["ServerApp"]["jpserver_extensions"]["rnn_widgets.gallery"] is True
-    assert "jupyter_server_config.d" in (ROOT / "binder" / "postBuild").read_text()
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    assert "jupyter_server_config.d" in post_build
+    template = CLASSROOM_CONFIG["VoilaConfiguration"]["template"]
+    assert f"cp -R rnn_widgets/share/voila/templates/{template} " in post_build
 
 
 def test_kernels_get_the_malloc_settings_everywhere_the_class_runs(classroom):
