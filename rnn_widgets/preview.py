@@ -117,6 +117,9 @@ class WithPreview:
     def __init__(self, widget: W.Widget, picture: str | None):
         self.widget, self.picture = widget, picture
 
+    def close(self) -> None:
+        self.widget.close()
+
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs)
         if not self.picture or not data:
