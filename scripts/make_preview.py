@@ -80,7 +80,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             def page_factory():
-                return browser.new_page(viewport={"width": args.width, "height": 1400},
+                return browser.new_page(viewport={"width": args.width, "height": 3000},  # all of it in view
                                         device_scale_factor=args.scale)
             for name in args.widgets:
                 take(name, args.scale, page_factory)
