@@ -135,10 +135,11 @@ async def run(args, g) -> None:
             print(f"  pages complete (all {N_WIDGETS} widgets): {complete}/{args.students} (goal {args.students}/"
                   f"{args.students})")
             if seens:
-                print(f"  first figure: median {statistics.median(seens):.1f} s, max {seens[-1]:.1f} s"
+                print(f"  first figure: min {seens[0]:.1f} s, median {statistics.median(seens):.1f} s, max {seens[-1]:.1f} s"
                       f" ({len(seens)} pages showed one; {sum(r['picture'] for r in results)} the picture first)")
             if firsts:
-                print(f"  first live figure: median {statistics.median(firsts):.1f} s, max {firsts[-1]:.1f} s"
+                print(f"  first live figure: min {firsts[0]:.1f} s, median {statistics.median(firsts):.1f} s, "
+                      f"max {firsts[-1]:.1f} s"
                       f" ({len(firsts)} pages drew one)")
             if alls:
                 print(f"  all {N_WIDGETS} widgets: median {statistics.median(alls):.1f} s, max {alls[-1]:.1f} s")

@@ -27,6 +27,7 @@ from browser_support import (
 )
 
 import rnn_widgets
+from rnn_widgets.gallery import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy" / "jupyterhub"
@@ -100,6 +101,7 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda exc, errors=page.errors: errors.append(str(exc)))
+        page.add_init_script(SAW_PICTURE)
         pages[name] = page
     try:
         for name, page in pages.items():  # every login form filled in first, then all three sent together
@@ -131,6 +133,9 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
 
         for name, page in pages.items():
             assert page.locator(".rnn-widget").count() == WIDGETS
+            # the course's template is the gallery's: the first widget's picture came first, then went
+            assert page.evaluate("window.__sawPicture") is True, f"{name}'s page never showed the picture"
+            assert page.locator(".rnn-preview").count() == 0
             # a slider moved in the student's page redraws a figure: their kernel answers
             press_and_wait_for_change(page, ".rnn-widget", 0, timeout=60_000)
             page.locator(".rnn-widget").first.screenshot(path=str(ARTIFACTS / f"hub-{name}.png"))
@@ -149,6 +154,12 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
     finally:
         for page in pages.values():
             page.context.close()
+
+
+#: records whether the page ever showed the first widget's picture (rnn_widgets/preview.py)
+SAW_PICTURE = """window.__sawPicture = false;
+new MutationObserver(() => { if (document.querySelector('.rnn-preview img')) window.__sawPicture = true; })
+  .observe(document, { subtree: true, childList: true });"""
 
 
 @real_hub
@@ -221,7 +232,10 @@ def test_the_students_environment_exists_in_the_image_and_here():
     import json
 
     template = json.loads((config / "jupyter_server_config.json").read_text())["VoilaConfiguration"]["template"]
-    assert json.loads((data / "voila" / "templates" / template / "conf.json").read_text())["base_template"] == "lab"
+    templates = data / "voila" / "templates"  # the course's template, on the gallery's, on Voila's lab template
+    assert json.loads((templates / template / "conf.json").read_text())["base_template"] == "rnn-widgets"
+    assert json.loads((templates / "rnn-widgets" / "conf.json").read_text())["base_template"] == "lab"
+    assert (templates / "rnn-widgets").resolve() == TEMPLATES / "voila" / "templates" / "rnn-widgets"
     assert env["OMP_NUM_THREADS"] == str(int(VALUES["singleuser"]["cpu"]["limit"]))
 
 
