@@ -11,7 +11,8 @@ Three pieces, none of which imports torch (the kernels do, the server does not):
   Jupyter server (Binder), by this module loaded as a server extension.
 * :class:`Tour`: how ``examples/00_tour.ipynb`` shows its widgets. Under Voila a page first shows the first
   widget alone and builds the others once its first figure is drawn, so a student sees a figure after the
-  browser has made about 125 widget models instead of about 700 (``python benchmarks/gallery.py``).
+  browser has made about 160 widget models instead of about 700 (``python benchmarks/gallery.py``). Before
+  that, the page shows a picture of the first widget (:mod:`rnn_widgets.preview`).
 * :func:`serve`: what ``rnn-widgets gallery`` runs. It picks a free port before starting Voila (and tells
   Voila not to move), so the URL it prints is the one that serves; it stops Voila and every kernel on
   SIGTERM, SIGINT (Ctrl-C) or SIGHUP within a few seconds.
@@ -225,9 +226,10 @@ class Tour:
 
     Under Voila the first widget is built where it is added; each later one shows "Loading …" until the page
     has drawn the first widget's first figure, then is built in order. The browser then makes and draws the
-    first widget's models alone (about 125 of the tour's 700) before anything else, instead of every widget's
-    models before any figure. Elsewhere (JupyterLab, Notebook, nbclient, VS Code) every widget is built where
-    it is added, as if the cell said ``SomeWidget()``.
+    first widget's models alone (about 160 of the tour's 700) before anything else, instead of every widget's
+    models before any figure; and the first widget carries its picture (:mod:`rnn_widgets.preview`), which
+    the page shows until the live widget has drawn. Elsewhere (JupyterLab, Notebook, nbclient, VS Code) every
+    widget is built where it is added, as if the cell said ``SomeWidget()``.
 
     ``build`` is a function of no arguments that returns the widget (``lambda: GradientFlowWidget(seq_len=50)``).
     A widget that fails to build shows the error where it would have been, and the others still come.

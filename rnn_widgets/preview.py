@@ -2,7 +2,8 @@
 
 A Voila page draws its first live figure only after its scripts have loaded, the kernel connection has opened
 and the widgets' state has arrived: about 3 s on a small server (``python benchmarks/gallery.py``). The page's
-HTML itself arrives in milliseconds. So the tour's first widget also carries a picture of itself (a PNG taken in
+HTML comes much sooner: at once from a preheated kernel (the gallery's pool), and otherwise (Binder, the hub) as
+soon as the kernel has run the cells up to the first widget. So the tour's first widget also carries a picture of itself (a PNG taken in
 Chromium by ``scripts/make_preview.py``), which the gallery's Voila template (``share/voila/templates/rnn-widgets``)
 shows at once and takes away when the live widget has drawn its figures.
 
@@ -27,12 +28,16 @@ import numpy as np
 DATA = Path(__file__).parent / "widgets" / "data"
 
 #: what the page says over the picture until the live widget replaces it
-CAPTION = ("Starting the live widget… This is a picture of it: its controls work once the live widget "
-           "replaces the picture, in a few seconds.")
+CAPTION = ("This is only a picture of the widget: dragging or typing here does nothing yet. The live widget "
+           "takes its place as soon as it has started.")
 
 
 def _number(x: float) -> str:
-    return "nan" if math.isnan(x) else f"{x:.4g}"
+    """``x`` to 4 significant digits, with -0 and anything within 1e-9 of 0 written as 0 (a computed zero can
+    come out as -0.0 or 1e-17 on another BLAS)."""
+    if math.isnan(x):
+        return "nan"
+    return "0" if abs(x) < 1e-9 else f"{x:.4g}"
 
 
 def _normal(value, index: dict[int, int], todo: list):
@@ -56,13 +61,20 @@ def _normal(value, index: dict[int, int], todo: list):
         return [_normal(v, index, todo) for v in value]
     if isinstance(value, dict):
         return {str(k): _normal(v, index, todo) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):  # an Image's or a file's bytes
+        return ["bytes", hashlib.sha256(bytes(value)).hexdigest()]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_normal(v, index, todo) for v in value), key=json.dumps)
+    # anything else has no stable form here (a repr may hold an address): no fingerprint, so no picture
+    raise TypeError(f"cannot fingerprint a trait value of type {type(value).__name__}")
 
 
 def fingerprint(widget: W.Widget) -> str:
     """A hash of everything the browser is sent to draw ``widget``: the synced traits of every model it reaches,
-    in a fixed order, with model ids replaced by places in the tree and numbers rounded to 4 digits (so the
-    same figures on another BLAS or device give the same hash)."""
+    in a fixed order, with model ids replaced by places in the tree and numbers rounded to 4 significant digits
+    (so that the last bits of a computation, which differ between BLAS builds and devices, usually change
+    nothing; a number that falls on a rounding boundary still can, and then the page just shows no picture).
+    Raises TypeError for a trait value it has no stable form for."""
     index = {id(widget): 0}
     todo, states = [widget], []
     while todo:
@@ -109,10 +121,10 @@ def preview_html(widget: W.Widget) -> str | None:
 
 
 class WithPreview:
-    """What a cell displays: ``widget`` itself, plus its picture as the ``text/html`` fallback, marked so that
-    the rnn-widgets Voila template shows it while the live widget starts. Front ends that draw widgets draw the
-    widget (the widget view comes first); the others (nbviewer, a notebook saved without widget state) show the
-    picture instead of ``VBox(...)``."""
+    """What a cell displays: ``widget`` itself, plus its picture as ``text/html``, marked
+    (``{"rnn_widgets": {"preview": true}}`` in the output's metadata) so that the rnn-widgets Voila template shows
+    the picture while the live widget starts. A front end that draws widgets draws the widget view, which comes
+    first in the bundle. (The tour uses it under Voila only, for its first widget.)"""
 
     def __init__(self, widget: W.Widget, picture: str | None):
         self.widget, self.picture = widget, picture

@@ -26,7 +26,7 @@ import rnn_widgets
 from rnn_widgets.preview import DATA, fingerprint
 
 FIGURES_DRAWN = "n => { const w = document.querySelector('.rnn-widget'); return w && " \
-                "w.querySelectorAll('.bqplot svg').length >= n; }"
+                "w.querySelectorAll('.bqplot.figure').length >= n; }"  # then 2.5 s for the marks
 
 
 def smaller_png(png: bytes) -> bytes:

@@ -175,20 +175,43 @@ def _first_state(page) -> list:
     return states
 
 
+#: records, when the first widget's picture leaves the page, how many figures the live widget had drawn and how
+#: many elements the emptiest of them held (bqplot makes a figure's svgs first, its marks after)
+PICTURE_GONE = """new MutationObserver((_, observer) => {
+  if (!window.__sawPicture) { window.__sawPicture = !!document.querySelector('.rnn-preview'); return; }
+  if (document.querySelector('.rnn-preview')) return;  // moved, not gone
+  const figures = Array.from(document.querySelector('.rnn-widget')?.querySelectorAll('.bqplot.figure') || []);
+  const sizes = figures.map(f => f.querySelectorAll('svg.svg-figure *').length);
+  window.__pictureGone = { figures: figures.length, smallest: Math.min(...sizes) };
+  observer.disconnect();
+}).observe(document, { subtree: true, childList: true });"""
+
+
+def _unrolling_figures() -> int:
+    widget = rnn_widgets.UnrollingWidget()
+    count = len(widget.figures)
+    widget.close()
+    return count
+
+
 def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classroom, browser):
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     try:
         page = context.new_page()
         states = _first_state(page)
+        page.add_init_script(PICTURE_GONE)
         page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
         # before the live widget: its picture (rnn_widgets/preview.py), described in words, said to be a picture
         picture = page.wait_for_selector(".rnn-preview img", timeout=60_000)
         assert page.locator(".rnn-widget .bqplot svg").count() == 0
         assert picture.get_attribute("alt").startswith("A picture of the widget")
-        assert "This is a picture of it" in page.locator(".rnn-preview figcaption").inner_text()
+        assert "This is only a picture of the widget" in page.locator(".rnn-preview figcaption").inner_text()
         page.screenshot(path=str(ARTIFACTS / "gallery_tour_picture_while_starting.png"))
         page.wait_for_selector(".rnn-widget .bqplot svg", timeout=120_000)
-        page.wait_for_selector(".rnn-preview", state="detached", timeout=60_000)  # gone once the live one drew
+        page.wait_for_selector(".rnn-preview", state="detached", timeout=60_000)
+        gone = page.evaluate("window.__pictureGone")  # when it went, every figure of the live widget was drawn
+        assert gone["figures"] == _unrolling_figures(), gone
+        assert gone["smallest"] >= 10, gone
         # the state the page drew its first figure from holds one lesson widget of the tour, not all of them
         assert len(states) == 1 and states[0].count('"rnn-widget"') == 1
         page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=300_000)

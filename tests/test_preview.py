@@ -1,11 +1,15 @@
 """The picture a page shows while its first widget starts (rnn_widgets/preview.py): shown only for the state it
 pictures, up to date with the widget, described in words, and carried by the tour's first widget under Voila.
 (The page itself, in Chromium: tests/test_gallery.py.)"""
+import asyncio
+import html
 import json
 import struct
 
 import ipywidgets as W
+import nbformat
 import pytest
+import traitlets
 
 from rnn_widgets import UnrollingWidget
 from rnn_widgets.gallery import CLASSROOM_CONFIG, TEMPLATES, Tour
@@ -48,10 +52,10 @@ def test_the_picture_is_shown_for_the_default_state_only(unrolling):
 
 
 def test_the_picture_says_in_words_what_it_shows(unrolling):
-    alt = preview_html(unrolling).split('alt="', 1)[1].split('"', 1)[0]
+    alt = html.unescape(preview_html(unrolling).split('alt="', 1)[1].split('"', 1)[0])
     assert alt.startswith("A picture of the widget “Unrolling: one token per step” in its first state.")
-    assert "6 tokens → 6 steps" in alt and "&lt;" not in alt.replace("&lt;/", "")  # summaries, as text
-    assert "Starting the live widget" in preview_html(unrolling)  # what the page says over it
+    assert "6 tokens → 6 steps" in alt and "<span" not in alt and "<sup" not in alt  # summaries, as plain text
+    assert "This is only a picture of the widget" in preview_html(unrolling)  # what the page says over it
 
 
 def test_the_fingerprint_ignores_model_ids_and_rounding_noise_not_what_is_drawn():
@@ -63,8 +67,19 @@ def test_the_fingerprint_ignores_model_ids_and_rounding_noise_not_what_is_drawn(
     assert fingerprint(box(0.6)) != fingerprint(a)
     assert fingerprint(box(0.5, "y")) != fingerprint(a)
     assert fingerprint(W.VBox([a.children[1], a.children[0]])) != fingerprint(a)  # the order of children
+    assert fingerprint(box(-0.0)) == fingerprint(box(1e-17)) == fingerprint(box(0.0))  # zero, however computed
+    assert fingerprint(W.Image(value=b"png")) == fingerprint(W.Image(value=b"png"))  # bytes by content
+    assert fingerprint(W.Image(value=b"png")) != fingerprint(W.Image(value=b"gif"))
     for w in (a, b):
         w.close()
+
+
+def test_a_trait_value_with_no_stable_form_means_no_fingerprint_and_no_picture(unrolling):
+    unrolling.children[0].add_traits(odd=traitlets.Any(object()).tag(sync=True))
+    with pytest.raises(TypeError, match="cannot fingerprint"):
+        fingerprint(unrolling)
+    tour = Tour(lazy=True)
+    assert "text/html" not in tour.add(lambda: unrolling)._repr_mimebundle_()  # the page just has no picture
 
 
 def test_with_preview_adds_the_picture_after_the_widget_view():
@@ -96,3 +111,60 @@ def test_the_gallery_template_is_where_voila_looks_for_it():
     assert "rnn_widgets" in page and "rnnShowPreview" in page
     assert sorted(p.name for p in DATA.glob("preview_*")) == ["preview_UnrollingWidget.json",
                                                                "preview_UnrollingWidget.png"]
+
+
+def render_page(outputs, monkeypatch) -> str:
+    """The page Voila's exporter writes with the gallery's template for one code cell with ``outputs``."""
+    monkeypatch.setenv("JUPYTER_PATH", str(TEMPLATES))
+    from voila.exporter import VoilaExporter
+    from voila.paths import collect_template_paths
+
+    name = CLASSROOM_CONFIG["VoilaConfiguration"]["template"]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# The tour"), nbformat.v4.new_code_cell("tour.add(...)", outputs=outputs)]
+    exporter = VoilaExporter(template_paths=collect_template_paths(["voila", "nbconvert"], name), template_name=name)
+
+    async def kernel_start(nb):
+        return "kernel-id"
+
+    async def cells(nb, kernel_id):
+        for cell in nb.cells:
+            yield cell
+
+    async def page():
+        context = {"frontend": "voila", "main_js": "voila.js", "kernel_start": kernel_start, "cell_generator": cells,
+                   "notebook_execute": None, "progressive_rendering": False}
+        return "".join([chunk async for chunk, _ in exporter.generate_from_notebook_node(
+            nb, resources={"base_url": "/"}, extra_context=context, page_config={})])
+
+    return asyncio.run(page())
+
+
+def cell_outputs(page: str) -> list[dict]:
+    marker = '<script type="application/vnd.voila.cell-output+json">'
+    return [json.loads(part.split("</script>", 1)[0]) for part in page.split(marker)[1:]]
+
+
+VIEW = {"application/vnd.jupyter.widget-view+json": {"model_id": "m", "version_major": 2, "version_minor": 0}}
+
+
+def test_the_template_writes_the_picture_once_before_the_output_the_front_end_draws(monkeypatch):
+    marked = nbformat.v4.new_output("display_data", data={"text/plain": "VBox()", **VIEW, "text/html":
+                                    '<figure class="rnn-preview">PICTURE</figure>'},
+                                    metadata={"rnn_widgets": {"preview": True}})
+    page = render_page([marked], monkeypatch)
+    assert page.count("PICTURE") == 1  # not again inside the output's JSON
+    assert page.index("PICTURE") < page.index("rnnShowPreview(document.currentScript") < page.index("cell-output+json")
+    [output] = cell_outputs(page)
+    assert set(output["data"]) == {"text/plain", *VIEW} and output["trusted"]
+
+
+@pytest.mark.parametrize("metadata", [{}, {"rnn_widgets": True}, {"rnn_widgets": {"preview": False}}],
+                         ids=["unmarked", "malformed", "not a picture"])
+def test_any_other_output_is_written_as_voila_writes_it(metadata, monkeypatch):
+    other = nbformat.v4.new_output("display_data", data={"text/plain": "x", "text/html": "<b>HTML</b>"},
+                                   metadata=metadata)
+    page = render_page([other], monkeypatch)
+    assert "rnnShowPreview(document.currentScript" not in page
+    [output] = cell_outputs(page)
+    assert output["data"]["text/html"] == "<b>HTML</b>"
