@@ -4,7 +4,8 @@
 
 Starts deploy/jupyterhub/jupyterhub_config.py (as tests/test_hub.py does, with the course's own culling), then for
 each round N logs N new students in at the same moment, each in their own Chromium context, and times from pressing
-Enter on the login form to the tour's first figure and to all the tour's widgets drawn. Once every page is drawn it reads
+Enter on the login form to the first widget's picture (rnn_widgets/preview.py), to the tour's first live figure
+and to all the tour's widgets drawn. Once every page is drawn it reads
 each student's processes (their jupyterhub-singleuser server and its kernel) from /proc: resident memory (RSS), the
 proportional share of shared pages (PSS), the kernel's peak, and the CPU-seconds they used. The README's sizing and
 values.yaml's guarantees come from these figures. The students' servers are stopped after each round.
@@ -86,7 +87,7 @@ def run_round(hub, browser, n: int, tag: str) -> list[dict]:
     started = {name: submit_login(page) for name, page in pages.items()}
     rows = []
     try:
-        first, every = {}, {}
+        picture, first, every = {}, {}, {}
         # poll all pages in turn so that no student's clock waits on another's page
         deadline = time.monotonic() + 600
         while len(every) < n and time.monotonic() < deadline:
@@ -94,12 +95,14 @@ def run_round(hub, browser, n: int, tag: str) -> list[dict]:
                 if name in every:
                     continue
                 try:
-                    drawn = page.evaluate(
-                        "() => Array.from(document.querySelectorAll('.rnn-widget')).filter(w => w.querySelector("
-                        "'.bqplot svg path, .bqplot svg rect')).length")
+                    drawn, pictured = page.evaluate(
+                        "() => [Array.from(document.querySelectorAll('.rnn-widget')).filter(w => w.querySelector("
+                        "'.bqplot svg path, .bqplot svg rect')).length, !!document.querySelector('.rnn-preview img')]")
                 except PlaywrightError:  # the page is between redirects (login, spawn, the tour)
-                    drawn = 0
+                    drawn, pictured = 0, False
                 now = time.perf_counter()
+                if (pictured or drawn >= 1) and name not in picture:  # the first widget's picture, or a live one
+                    picture[name] = now - started[name]
                 if drawn >= 1 and name not in first:
                     first[name] = now - started[name]
                 if drawn >= WIDGETS:
@@ -111,7 +114,7 @@ def run_round(hub, browser, n: int, tag: str) -> list[dict]:
         log = (hub.workdir / "jupyterhub.log").read_text()
         for name in names:
             spawn = re.search(rf"User {re.escape(name)} took ([\d.]+) seconds to start", log)
-            rows.append({"name": name, "first": first[name], "all": every[name],
+            rows.append({"name": name, "picture": picture[name], "first": first[name], "all": every[name],
                          "spawn": float(spawn.group(1)) if spawn else float("nan"), **footprint(hub, name)})
     finally:
         for page in pages.values():
@@ -144,10 +147,12 @@ def main() -> None:
                 rows = run_round(hub, browser, n, f"r{r + 1}")
                 all_rows[n] = rows
                 print(f"\n{n} student(s) logging in at once:")
-                print(f"{'student':16} {'spawn s':>7} {'1st figure s':>12} {'all 6 s':>7} {'server MB':>9} "
+                print(f"{'student':16} {'spawn s':>7} {'picture s':>9} {'1st figure s':>12} {f'all {WIDGETS} s':>7} "
+                      f"{'server MB':>9} "
                       f"{'kernel MB':>9} {'peak MB':>7} {'total MB':>8} {'PSS MB':>7} {'CPU s':>6}")
                 for row in rows:
-                    print(f"{row['name']:16} {row['spawn']:7.1f} {row['first']:12.1f} {row['all']:7.1f} "
+                    print(f"{row['name']:16} {row['spawn']:7.1f} {row['picture']:9.1f} {row['first']:12.1f} "
+                          f"{row['all']:7.1f} "
                           f"{row['server_rss']:9.0f} {row['kernel_rss']:9.0f} {row['kernel_peak']:7.0f} "
                           f"{row['server_rss'] + row['kernel_rss']:8.0f} {row['pss']:7.0f} {row['cpu_s']:6.1f}")
             hub_procs = [hub.proc] + [q for q in hub.descendants() if "configurable-http-proxy" in " ".join(q.cmdline())
