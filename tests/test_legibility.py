@@ -131,3 +131,24 @@ def test_no_negative_zero(pages):
 @pytest.mark.parametrize("name", ["defaults", "extremes", *(f"static {n}" for n in WIDGETS)])
 def test_no_console_errors(pages, name):
     assert pages[name][2] == []
+
+
+def test_in_a_narrow_window_diagrams_keep_their_geometry_and_scroll(browser, voila):
+    """At 600 px a diagram (or a text map) keeps the width its texts were placed for (charts.keep_width): its box
+    scrolls sideways, takes keyboard focus (so it can be scrolled from the keyboard), and the page itself does
+    not scroll sideways; every figure on the page still passes the audit."""
+    browser.set_viewport_size({"width": 600, "height": 2600})
+    try:
+        records = render(browser, voila + "00_tour.ipynb", "narrow")
+        page_width = browser.evaluate("document.documentElement.scrollWidth")
+        boxes = browser.evaluate("""() => Array.from(document.querySelectorAll('.rnn-widget .bqplot.figure'))
+          .filter(f => parseFloat(getComputedStyle(f).minWidth) >= 880).map(f => {
+            const box = f.parentElement;
+            return [Math.round(f.getBoundingClientRect().width), box.scrollWidth > box.clientWidth,
+                    box.getAttribute('tabindex')]; })""")
+    finally:
+        browser.set_viewport_size({"width": 1000, "height": 2600})
+    assert page_width <= 600
+    assert len(boxes) >= 6  # the diagrams of Unrolling, Topologies, Generation, LSTMGates; TextMemory's text maps
+    assert all(width >= 880 and scrolls and tabindex == "0" for width, scrolls, tabindex in boxes), boxes
+    assert problems(records) == []

@@ -110,7 +110,10 @@ function rnnA11yPass(root) {
     const style = getComputedStyle(box);
     const scrolls = /(auto|scroll)/.test(style.overflow + style.overflowX + style.overflowY)
       && (box.scrollHeight > box.clientHeight + 1 || box.scrollWidth > box.clientWidth + 1);
-    if (scrolls && !box.querySelector('button, select, input, textarea, [tabindex], a[href]')) {
+    // a box whose only controls are hidden (bqplot's figure toolbar) cannot be scrolled from the keyboard either
+    const reachable = Array.from(box.querySelectorAll('button, select, input, textarea, [tabindex], a[href]'))
+      .some(el => rnnA11yVisible(el) && getComputedStyle(el).visibility !== 'hidden');
+    if (scrolls && !reachable) {
       rnnA11ySet(box, 'tabindex', '0');
     }
   }

@@ -39,6 +39,16 @@ def _figure(title: str, marks, axes, height: int, **kw) -> bq.Figure:
     )
 
 
+def keep_width(fig: bq.Figure, width: int) -> None:
+    """A diagram's texts, boxes and arrowheads (a text map's characters) are placed in px for ``width``: in a
+    narrower window bqplot would squeeze the x positions while boxes and texts keep their size (arrows end inside
+    boxes, texts sit on lines, characters overlap). So the figure never gets narrower than ``width``; the box LessonWidget._figure puts it in scrolls sideways
+    instead (and the accessibility layer makes a box that scrolls focusable)."""
+    if width != FULL_WIDTH:
+        fig.layout.width = f"{width}px"
+    fig.layout.min_width = f"{width}px"
+
+
 def _y_axis(scale, label: str, **kw) -> bq.Axis:
     return bq.Axis(scale=scale, label=label, side="left", label_offset=Y_LABEL_OFFSET, **kw)
 
@@ -463,8 +473,7 @@ class UnrolledDiagram:
                            height)
         self.fig.fig_margin = {"top": 36, "bottom": 10, "left": 10, "right": 10}
         self.fig.add_class("rnn-no-crossing")  # the browser's legibility audit checks that no line crosses a text
-        if width != FULL_WIDTH:
-            self.fig.layout.width = f"{width}px"
+        keep_width(self.fig, width)
         self.left_out: list[str] = []  # after a draw: the texts that had no place clear of every edge and box
 
     def _px_per_unit(self) -> tuple[float, float]:
@@ -748,8 +757,7 @@ class CellDiagram:
                                    *self.labels.values()], [], height)
         self.fig.fig_margin = {"top": 36, "bottom": 8, "left": 10, "right": 10}
         self.fig.add_class("rnn-no-crossing")  # the browser's legibility audit checks that no line crosses a text
-        if width != FULL_WIDTH:
-            self.fig.layout.width = f"{width}px"
+        keep_width(self.fig, width)
         self.parts: list[Part] = []
         self.label_boxes: list[tuple[str, tuple[float, float, float, float]]] = []
         self.segments = np.zeros((0, 4))

@@ -223,6 +223,8 @@ class LessonWidget(W.VBox):
         summary.add_class("rnn-summary")
         self.figures[name] = fig
         self.summaries[name] = summary
+        if fig.layout.min_width:  # a diagram that keeps its width (charts.keep_width): it scrolls in a narrow window
+            return W.VBox([fig, summary], layout=W.Layout(overflow="auto hidden"))
         return W.VBox([fig, summary])
 
     def _assemble(self, controls: Iterable[W.Widget], body: Iterable[W.Widget]) -> None:

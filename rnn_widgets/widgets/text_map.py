@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import bqplot as bq
 import numpy as np
 
-from .charts import FIG_MARGIN, FULL_WIDTH, KEY_BAND
+from .charts import FIG_MARGIN, FULL_WIDTH, KEY_BAND, keep_width
 
 COLUMNS = 72  # characters per row: a verse line fits on one
 ROW_PX = 20
@@ -73,6 +73,7 @@ def text_map(title: str, key_label: str, *, signed: bool = True, columns: int = 
     fig = bq.Figure(marks=[grid, labels, row_names], axes=[key, *hidden], title=title, fig_margin=margin,
                     layout={"width": "100%", "max_width": f"{FULL_WIDTH}px", "height": "200px"},
                     title_style={"font-size": "14px"})
+    keep_width(fig, FULL_WIDTH)  # the characters are laid out in cells of fixed px: narrower, they would overlap
     return fig, grid, labels
 
 
