@@ -224,6 +224,27 @@ def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classr
     wait_until(lambda: len(classroom.kernels()) <= 1, timeout=60, what="kernels back to the idle pool")
 
 
+def test_a_student_who_scrolled_into_the_picture_keeps_their_place_when_the_live_widget_comes(classroom, browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
+        # once the page scrolls (Voila's panel is up), 900 px down: into the picture, still there
+        there = page.wait_for_function("""() => { const c = document.getElementById('rendered_cells');
+            if (!c) return false; c.scrollTop = 900; return c.scrollTop === 900 && [!!document.querySelector('.rnn-preview')]; }""",
+            polling=20, timeout=120_000).json_value()
+        assert there == [True], "the live widget came before the page could be scrolled"
+        page.wait_for_selector(".rnn-preview", state="detached", timeout=120_000)
+        page.wait_for_timeout(300)
+        # the live widget took the picture's place: the view moved up by the caption only, not to the top
+        top = page.evaluate("document.getElementById('rendered_cells').scrollTop")
+        assert 840 <= top <= 880, top
+        close_tab(page)
+    finally:
+        context.close()
+    wait_until(lambda: len(classroom.kernels()) <= 1, timeout=60, what="kernels back to the idle pool")
+
+
 def test_four_pages_opened_at_once_all_show_every_widget_of_the_tour(classroom, browser):
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     try:
