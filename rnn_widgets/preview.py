@@ -115,7 +115,7 @@ def preview_html(widget: W.Widget) -> str | None:
         return None
     src = "data:image/png;base64," + base64.b64encode(meta["png"]).decode("ascii")
     return (f'<figure class="rnn-preview" aria-busy="true" data-figures="{int(meta["figures"])}">'
-            f'<figcaption class="rnn-preview-caption">{html.escape(CAPTION)}</figcaption>'
+            f'<figcaption class="rnn-preview-caption" role="status">{html.escape(CAPTION)}</figcaption>'
             f'<img src="{src}" width="{int(meta["width"])}" height="{int(meta["height"])}" '
             f'alt="{html.escape(describe(widget))}"></figure>')
 

@@ -175,14 +175,16 @@ def _first_state(page) -> list:
     return states
 
 
-#: records, when the first widget's picture leaves the page, how many figures the live widget had drawn and how
-#: many elements the emptiest of them held (bqplot makes a figure's svgs first, its marks after)
+#: records, when the first widget's picture leaves the page, how many figures the live widget had drawn, how many
+#: elements the emptiest of them held (bqplot makes a figure's svgs first, its marks after), and what the caption said
 PICTURE_GONE = """new MutationObserver((_, observer) => {
-  if (!window.__sawPicture) { window.__sawPicture = !!document.querySelector('.rnn-preview'); return; }
-  if (document.querySelector('.rnn-preview')) return;  // moved, not gone
+  if (!window.__sawPicture) { window.__sawPicture = !!document.querySelector('.rnn-preview img'); return; }
+  if (document.querySelector('.rnn-preview img')) return;  // moved, not gone
   const figures = Array.from(document.querySelector('.rnn-widget')?.querySelectorAll('.bqplot.figure') || []);
   const sizes = figures.map(f => f.querySelectorAll('svg.svg-figure *').length);
-  window.__pictureGone = { figures: figures.length, smallest: Math.min(...sizes) };
+  const caption = document.querySelector('.rnn-preview [role=status]');
+  window.__pictureGone = { figures: figures.length, smallest: Math.min(...sizes),
+                           said: caption ? caption.textContent : '' };
   observer.disconnect();
 }).observe(document, { subtree: true, childList: true });"""
 
@@ -208,10 +210,12 @@ def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classr
         assert "This is only a picture of the widget" in page.locator(".rnn-preview figcaption").inner_text()
         page.screenshot(path=str(ARTIFACTS / "gallery_tour_picture_while_starting.png"))
         page.wait_for_selector(".rnn-widget .bqplot svg", timeout=120_000)
-        page.wait_for_selector(".rnn-preview", state="detached", timeout=60_000)
+        page.wait_for_selector(".rnn-preview img", state="detached", timeout=60_000)
         gone = page.evaluate("window.__pictureGone")  # when it went, every figure of the live widget was drawn
         assert gone["figures"] == _unrolling_figures(), gone
         assert gone["smallest"] >= 10, gone
+        assert "The live widget is ready" in gone["said"]  # in the caption, a live region
+        page.wait_for_selector(".rnn-preview", state="detached", timeout=10_000)  # then the caption goes too
         # the state the page drew its first figure from holds one lesson widget of the tour, not all of them
         assert len(states) == 1 and states[0].count('"rnn-widget"') == 1
         page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=300_000)
@@ -235,10 +239,10 @@ def test_a_student_who_scrolled_into_the_picture_keeps_their_place_when_the_live
             polling=20, timeout=120_000).json_value()
         assert there == [True], "the live widget came before the page could be scrolled"
         page.wait_for_selector(".rnn-preview", state="detached", timeout=120_000)
-        page.wait_for_timeout(300)
-        # the live widget took the picture's place: the view moved up by the caption only, not to the top
+        page.wait_for_timeout(600)
+        # the live widget took the picture's place: the view moved by the caption's height at most, not to the top
         top = page.evaluate("document.getElementById('rendered_cells').scrollTop")
-        assert 840 <= top <= 880, top
+        assert 840 <= top <= 900, top
         close_tab(page)
     finally:
         context.close()
