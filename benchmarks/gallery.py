@@ -6,7 +6,8 @@ Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian 
 127.0.0.1 unresolvable). Prints, in one run:
   * one student, warm pool: seconds from opening the tour to its first figure (goal <= 1.5 s: the picture of the
     first widget that the page shows while the live widget starts, rnn_widgets/preview.py), to the first live
-    figure (drawn by the live widget: its controls work), and to every widget of the tour; and where the time went: when the page (Voila's front end, loaded and started) opened
+    figure (drawn by the live widget: its controls work), and to every widget of the tour; and where the time
+    went: when the page (Voila's front end, loaded and started) opened
     its kernel connection, and when it had the widgets' state, with how many widget models (the state the page
     asks for when it connects: the first widget's under Voila, see rnn_widgets.gallery.Tour);
   * N students opening the tour at once: pages complete (every widget of the tour; goal N/N), median and max first
@@ -135,7 +136,8 @@ async def run(args, g) -> None:
             print(f"  pages complete (all {N_WIDGETS} widgets): {complete}/{args.students} (goal {args.students}/"
                   f"{args.students})")
             if seens:
-                print(f"  first figure: min {seens[0]:.1f} s, median {statistics.median(seens):.1f} s, max {seens[-1]:.1f} s"
+                print(f"  first figure: min {seens[0]:.1f} s, median {statistics.median(seens):.1f} s, "
+                      f"max {seens[-1]:.1f} s"
                       f" ({len(seens)} pages showed one; {sum(r['picture'] for r in results)} the picture first)")
             if firsts:
                 print(f"  first live figure: min {firsts[0]:.1f} s, median {statistics.median(firsts):.1f} s, "

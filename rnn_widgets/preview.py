@@ -3,9 +3,9 @@
 A Voila page draws its first live figure only after its scripts have loaded, the kernel connection has opened
 and the widgets' state has arrived: about 3 s on a small server (``python benchmarks/gallery.py``). The page's
 HTML comes much sooner: at once from a preheated kernel (the gallery's pool), and otherwise (Binder, the hub) as
-soon as the kernel has run the cells up to the first widget. So the tour's first widget also carries a picture of itself (a PNG taken in
-Chromium by ``scripts/make_preview.py``), which the gallery's Voila template (``share/voila/templates/rnn-widgets``)
-shows at once and takes away when the live widget has drawn its figures.
+soon as the kernel has run the cells up to the first widget. So the tour's first widget also carries a picture
+of itself (a PNG taken in Chromium by ``scripts/make_preview.py``), which the gallery's Voila template
+(``share/voila/templates/rnn-widgets``) shows at once and replaces by the live widget once it has drawn.
 
 A picture is shown only when it is a picture of *this* widget: each PNG is stored with a fingerprint of the
 widget's synced state (every model of its tree, numbers to 4 significant digits), and a widget built with other
@@ -86,8 +86,8 @@ def fingerprint(widget: W.Widget) -> str:
 
 
 def stored(name: str) -> dict | None:
-    """The stored picture of widget class ``name`` (its fingerprint, size, figure count, alt text and PNG bytes),
-    or None when there is none."""
+    """The stored picture of widget class ``name`` (its fingerprint, size, figure count and PNG bytes), or None
+    when there is none."""
     meta_path, png_path = DATA / f"preview_{name}.json", DATA / f"preview_{name}.png"
     if not (meta_path.exists() and png_path.exists()):
         return None
@@ -102,7 +102,8 @@ def _plain(markup: str) -> str:
 
 def describe(widget: W.Widget) -> str:
     """The picture's text alternative: the widget's title and the one-line summary of each of its figures."""
-    lines = [f"A picture of the widget “{getattr(widget, 'TITLE', '') or type(widget).__name__}” in its first state"]
+    title = getattr(widget, "TITLE", "") or type(widget).__name__
+    lines = [f"A picture of the widget “{title}” in its first state"]
     lines += [_plain(s.value) for s in getattr(widget, "summaries", {}).values() if _plain(s.value)]
     return ". ".join(line.rstrip(".") for line in lines) + "."
 

@@ -340,3 +340,19 @@ def submit_login(page) -> float:
     start = time.perf_counter()
     page.locator("#password_input").press("Enter")
     return start
+
+
+#: an init script for a gallery page: ``window.__sawPicture`` says whether the page showed the first widget's
+#: picture (rnn_widgets/preview.py); ``window.__pictureGone`` records, when the picture left the page, how many
+#: figures the live widget had drawn, how many elements the emptiest of them held (bqplot makes a figure's svgs
+#: first, its marks after), and what the caption said
+WATCH_PICTURE = """new MutationObserver((_, observer) => {
+  if (!window.__sawPicture) { window.__sawPicture = !!document.querySelector('.rnn-preview img'); return; }
+  if (document.querySelector('.rnn-preview img')) return;  // moved, not gone
+  const figures = Array.from(document.querySelector('.rnn-widget')?.querySelectorAll('.bqplot.figure') || []);
+  const sizes = figures.map(f => f.querySelectorAll('svg.svg-figure *').length);
+  const caption = document.querySelector('.rnn-preview [role=status]');
+  window.__pictureGone = { figures: figures.length, smallest: Math.min(...sizes),
+                           said: caption ? caption.textContent : '' };
+  observer.disconnect();
+}).observe(document, { subtree: true, childList: true });"""

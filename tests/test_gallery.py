@@ -20,6 +20,7 @@ import yaml
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    WATCH_PICTURE,
     free_port,
     skip_module_without_browser,
     stop_process,
@@ -175,20 +176,6 @@ def _first_state(page) -> list:
     return states
 
 
-#: records, when the first widget's picture leaves the page, how many figures the live widget had drawn, how many
-#: elements the emptiest of them held (bqplot makes a figure's svgs first, its marks after), and what the caption said
-PICTURE_GONE = """new MutationObserver((_, observer) => {
-  if (!window.__sawPicture) { window.__sawPicture = !!document.querySelector('.rnn-preview img'); return; }
-  if (document.querySelector('.rnn-preview img')) return;  // moved, not gone
-  const figures = Array.from(document.querySelector('.rnn-widget')?.querySelectorAll('.bqplot.figure') || []);
-  const sizes = figures.map(f => f.querySelectorAll('svg.svg-figure *').length);
-  const caption = document.querySelector('.rnn-preview [role=status]');
-  window.__pictureGone = { figures: figures.length, smallest: Math.min(...sizes),
-                           said: caption ? caption.textContent : '' };
-  observer.disconnect();
-}).observe(document, { subtree: true, childList: true });"""
-
-
 def _unrolling_figures() -> int:
     widget = rnn_widgets.UnrollingWidget()
     count = len(widget.figures)
@@ -201,7 +188,7 @@ def test_the_tour_page_draws_its_first_widget_before_the_others_are_built(classr
     try:
         page = context.new_page()
         states = _first_state(page)
-        page.add_init_script(PICTURE_GONE)
+        page.add_init_script(WATCH_PICTURE)
         page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
         # before the live widget: its picture (rnn_widgets/preview.py), described in words, said to be a picture
         picture = page.wait_for_selector(".rnn-preview img", timeout=60_000)
@@ -235,7 +222,9 @@ def test_a_student_who_scrolled_into_the_picture_keeps_their_place_when_the_live
         page.goto(classroom.page(TOUR), wait_until="commit", timeout=120_000)
         # once the page scrolls (Voila's panel is up), 900 px down: into the picture, still there
         there = page.wait_for_function("""() => { const c = document.getElementById('rendered_cells');
-            if (!c) return false; c.scrollTop = 900; return c.scrollTop === 900 && [!!document.querySelector('.rnn-preview')]; }""",
+            if (!c) return false;
+            c.scrollTop = 900;
+            return c.scrollTop === 900 && [!!document.querySelector('.rnn-preview')]; }""",
             polling=20, timeout=120_000).json_value()
         assert there == [True], "the live widget came before the page could be scrolled"
         page.wait_for_selector(".rnn-preview", state="detached", timeout=120_000)

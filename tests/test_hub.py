@@ -18,6 +18,7 @@ import yaml
 from browser_support import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    WATCH_PICTURE,
     browser_available,
     hub_available,
     hub_login,
@@ -101,7 +102,7 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
         page = context.new_page()
         page.errors = []
         page.on("pageerror", lambda exc, errors=page.errors: errors.append(str(exc)))
-        page.add_init_script(SAW_PICTURE)
+        page.add_init_script(WATCH_PICTURE)
         pages[name] = page
     try:
         for name, page in pages.items():  # every login form filled in first, then all three sent together
@@ -154,12 +155,6 @@ def test_three_students_log_in_at_once_and_each_works_in_their_own_server(hub, b
     finally:
         for page in pages.values():
             page.context.close()
-
-
-#: records whether the page ever showed the first widget's picture (rnn_widgets/preview.py)
-SAW_PICTURE = """window.__sawPicture = false;
-new MutationObserver(() => { if (document.querySelector('.rnn-preview img')) window.__sawPicture = true; })
-  .observe(document, { subtree: true, childList: true });"""
 
 
 @real_hub

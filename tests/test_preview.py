@@ -121,7 +121,8 @@ def render_page(outputs, monkeypatch) -> str:
 
     name = CLASSROOM_CONFIG["VoilaConfiguration"]["template"]
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# The tour"), nbformat.v4.new_code_cell("tour.add(...)", outputs=outputs)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# The tour"),
+                nbformat.v4.new_code_cell("tour.add(...)", outputs=outputs)]
     exporter = VoilaExporter(template_paths=collect_template_paths(["voila", "nbconvert"], name), template_name=name)
 
     async def kernel_start(nb):

@@ -42,8 +42,9 @@ def _figure(title: str, marks, axes, height: int, **kw) -> bq.Figure:
 def keep_width(fig: bq.Figure, width: int) -> None:
     """A diagram's texts, boxes and arrowheads (a text map's characters) are placed in px for ``width``: in a
     narrower window bqplot would squeeze the x positions while boxes and texts keep their size (arrows end inside
-    boxes, texts sit on lines, characters overlap). So the figure never gets narrower than ``width``; the box LessonWidget._figure puts it in scrolls sideways
-    instead (and the accessibility layer makes a box that scrolls focusable)."""
+    boxes, texts sit on lines, characters overlap). So the figure never gets narrower than ``width``; the box
+    LessonWidget._figure puts it in scrolls sideways instead (and the accessibility layer makes a box that scrolls
+    focusable)."""
     if width != FULL_WIDTH:
         fig.layout.width = f"{width}px"
     fig.layout.min_width = f"{width}px"
