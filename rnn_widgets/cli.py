@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .gallery import DEFAULT_POOL  # stdlib only: neither Voila nor torch
+from .gallery_guard import DEFAULT_PER_CLIENT
 
 
 def find_examples(explicit: str | None = None) -> Path:
@@ -31,7 +32,8 @@ def gallery(args: argparse.Namespace) -> int:
     from .gallery import serve  # no torch here: only the kernels import it
 
     examples = find_examples(args.dir)
-    return serve(examples, ip=args.ip, port=args.port, pool=args.pool, lecture_pool=args.lecture_pool)
+    return serve(examples, ip=args.ip, port=args.port, pool=args.pool, lecture_pool=args.lecture_pool,
+                 max_pages=args.max_pages, pages_per_client=args.pages_per_client)
 
 
 def _setting(text: str) -> tuple[str, str, object]:
@@ -84,18 +86,34 @@ def _count(text: str) -> int:
     return value
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rnn-widgets", description="Jupyter widgets that teach recurrent networks.")
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("gallery", help="serve the example notebooks with Voila")
-    g.add_argument("--port", type=int, default=8866)
-    g.add_argument("--ip", default="127.0.0.1")
+    g.add_argument("--port", type=int, default=8866, help="port to serve on (default 8866, or the next free one)")
+    g.add_argument("--ip", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only). Students on the network "
+                        "need --ip 0.0.0.0; the gallery has no login, so do that only on a network you trust, "
+                        "or put it behind JupyterHub or a proxy that authenticates")
     g.add_argument("--dir", help="folder of notebooks (default: ./examples or the checkout's examples/)")
     g.add_argument("--pool", type=_count, default=DEFAULT_POOL,
                    help="kernels kept running the tour ahead of time, so a student's page comes at once "
                         f"(default {DEFAULT_POOL}; each holds about 0.4 GB)")
     g.add_argument("--lecture-pool", type=_count, default=0,
                    help="the same for each of the other notebooks (default 0)")
+    g.add_argument("--max-pages", type=_positive, default=None,
+                   help="pages (each with its kernel, about 0.4 GB) open at once; more get 'the class is full, "
+                        "try again in a minute' (default: what the machine's memory holds beside the pool)")
+    g.add_argument("--pages-per-client", type=_count, default=DEFAULT_PER_CLIENT,
+                   help=f"pages one client address may hold at once (default {DEFAULT_PER_CLIENT}; 0: no limit). "
+                        "Behind a reverse proxy on this machine the client is the last X-Forwarded-For address")
     g.set_defaults(func=gallery)
     e = sub.add_parser("export", help="write standalone HTML pages whose main knobs work without a kernel")
     e.add_argument("widgets", nargs="*", help="widget names (default: all)")

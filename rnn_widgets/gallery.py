@@ -83,15 +83,31 @@ TEMPLATES = Path(__file__).parent / "share"
 KERNEL_MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
-def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0) -> dict[str, dict]:
+#: The section of :func:`gallery_config` that is the gallery's own (its guards), not Voila's
+GUARD_SECTION = "RnnWidgetsGallery"
+
+
+def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0, max_pages: int | None = None,
+                   pages_per_client: int | None = None) -> dict[str, dict]:
     """The full config of the gallery's Voila: :data:`CLASSROOM_CONFIG` plus preheated kernels and fast stops.
 
     ``pool`` kernels are kept running the tour ahead of time, so a student's page is served from a notebook
-    already executed; ``lecture_pool`` kernels likewise for each of the other notebooks.
+    already executed; ``lecture_pool`` kernels likewise for each of the other notebooks. At most ``max_pages``
+    pages hold a kernel at once (default: what the machine's memory holds beside the pools), at most
+    ``pages_per_client`` from one client address (0: no limit); see :mod:`rnn_widgets.gallery_guard`.
     """
+    from .gallery_guard import DEFAULT_PER_CLIENT, default_max_pages
+
     if pool < 0 or lecture_pool < 0:
         raise ValueError("pool sizes cannot be negative")
+    per_client = DEFAULT_PER_CLIENT if pages_per_client is None else pages_per_client
+    if max_pages is None:
+        max_pages = default_max_pages(pool + lecture_pool)
+    if max_pages < 1 or per_client < 0:
+        raise ValueError(f"max_pages must be at least 1 and pages_per_client 0 or more, "
+                         f"got {max_pages}, {per_client}")
     config = copy.deepcopy(CLASSROOM_CONFIG)
+    config[GUARD_SECTION] = {"max_pages": max_pages, "pages_per_client": per_client}
     config["VoilaConfiguration"].update(preheat_kernel=pool + lecture_pool > 0, show_tracebacks=False)
     config["VoilaKernelManager"] = {"kernel_pools_config": {"default": {"pool_size": lecture_pool},
                                                              TOUR: {"pool_size": pool}}}
@@ -144,10 +160,13 @@ _NOT_FIXED = ("rnn-widgets: this Voila has no voila.handler.VoilaHandler.get_gen
 
 
 def _load_jupyter_server_extension(server_app) -> None:
+    from .gallery_guard import refuse_legacy_kernel_protocol
+
     if fix_voila_shutdown():
         server_app.log.info("rnn-widgets: Voila pages now shut their kernel down when they close")
     else:
         server_app.log.warning(_NOT_FIXED)
+    refuse_legacy_kernel_protocol()  # Voila's own websocket handler (a Jupyter server's kernels use its own)
 
 
 def _run_voila(argv: list[str]) -> None:
@@ -157,10 +176,20 @@ def _run_voila(argv: list[str]) -> None:
     from traitlets.config import Config
     from voila.app import Voila
 
+    from .gallery_guard import KernelLimits, limit_page_kernels, refuse_legacy_kernel_protocol
+
+    config = json.loads(argv[1])
+    guard = config.pop(GUARD_SECTION, {})
     if not fix_voila_shutdown():
         print(_NOT_FIXED, file=sys.stderr, flush=True)
+    # the gallery has no login: one visitor must not be able to freeze the server or take every kernel
+    if not refuse_legacy_kernel_protocol():
+        raise SystemExit("rnn-widgets gallery: this Voila has no kernel websocket handler to secure (tested with "
+                         "0.5.x); refusing to serve it to a class")
+    if "max_pages" in guard and not limit_page_kernels(KernelLimits(guard["max_pages"], guard["pages_per_client"])):
+        raise SystemExit("rnn-widgets gallery: this Voila has no page handler to limit (tested with 0.5.x)")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
-    Voila.launch_instance(argv[2:], config=Config(json.loads(argv[1])))
+    Voila.launch_instance(argv[2:], config=Config(config))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -408,8 +437,9 @@ def _ready(url: str) -> bool:
 
 
 def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = DEFAULT_POOL,
-          lecture_pool: int = 0, out=None) -> int:
-    """Run the gallery until a signal stops it (or Voila exits); returns the exit status."""
+          lecture_pool: int = 0, out=None, max_pages: int | None = None, pages_per_client: int | None = None) -> int:
+    """Run the gallery until a signal stops it (or Voila exits); returns the exit status. ``max_pages`` and
+    ``pages_per_client`` are :func:`gallery_config`'s."""
     out = out or sys.stdout
     handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in handled}
@@ -421,7 +451,7 @@ def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = D
                   file=out, flush=True)
         host = "127.0.0.1" if ip in ("", "0.0.0.0", "localhost") else ip
         url = f"http://{host}:{chosen}/"
-        config = gallery_config(pool, lecture_pool)
+        config = gallery_config(pool, lecture_pool, max_pages, pages_per_client)
         cmd = [sys.executable, "-m", "rnn_widgets.gallery", "--config", json.dumps(config), str(examples),
                f"--port={chosen}", f"--Voila.ip={ip}"]
         # its own session: Ctrl-C reaches only this process, which then stops Voila in order (no traceback);
@@ -429,7 +459,9 @@ def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = D
         proc = subprocess.Popen(cmd, start_new_session=True, env={**os.environ, **KERNEL_MALLOC_ENV})
         print(f"Serving the rnn-widgets gallery ({examples}) at {url}\n"
               f"Every widget in lecture order: {url}voila/render/{TOUR}\n"
-              f"{pool} kernel(s) kept ready for the tour. Press Ctrl-C to stop.", flush=True, file=out)
+              f"{pool} kernel(s) kept ready for the tour; at most {config[GUARD_SECTION]['max_pages']} pages open at "
+              f"once, {config[GUARD_SECTION]['pages_per_client'] or 'any number'} per client. "
+              "Press Ctrl-C to stop.", flush=True, file=out)
         while proc.poll() is None and not _ready(f"{url}voila/static/voila.js"):
             time.sleep(0.25)
         if proc.poll() is None:

@@ -96,11 +96,18 @@ class Gallery:
 
 
 @contextlib.contextmanager
-def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | None = None, ready_timeout=120):
-    """``rnn-widgets gallery`` on a free loopback port, its output in ``log``; stopped (SIGTERM) on exit."""
+def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | None = None, ready_timeout=120,
+            max_pages: int | None = None, pages_per_client: int | None = None):
+    """``rnn-widgets gallery`` on a free loopback port, its output in ``log``; stopped (SIGTERM) on exit.
+    ``max_pages`` and ``pages_per_client`` are the command's options (None: its defaults). A test that plays a
+    class from this one machine passes ``pages_per_client=0``: every student's address is 127.0.0.1 here."""
     port = free_port()
     cmd = [sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port), "--pool", str(pool),
            "--lecture-pool", str(lecture_pool), "--dir", str(directory or ROOT / "examples")]
+    if max_pages is not None:
+        cmd += ["--max-pages", str(max_pages)]
+    if pages_per_client is not None:
+        cmd += ["--pages-per-client", str(pages_per_client)]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -63,7 +63,7 @@ def browser():
 @pytest.fixture(scope="module")
 def classroom(notebooks):
     """The gallery as a teacher starts it, with one preheated kernel for the tour."""
-    with gallery(ARTIFACTS / "gallery_classroom.log", pool=1, directory=notebooks) as g:
+    with gallery(ARTIFACTS / "gallery_classroom.log", pool=1, directory=notebooks, pages_per_client=0) as g:
         yield g
 
 

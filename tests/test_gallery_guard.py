@@ -1,0 +1,267 @@
+"""What one anonymous visitor of the gallery can do to the class: against the real ``rnn-widgets gallery``.
+
+The gallery has no login. These tests play that visitor with plain HTTP and websocket clients (no browser):
+the legacy-protocol websocket that froze Voila 0.5 (rnn_widgets/gallery_guard.py), a flood of widget state
+requests, more page GETs than the server holds, and the requests Voila itself refuses (files outside the
+examples, kernels without a page, code sent to a page's kernel).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from browser_support import write_notebook
+from gallery_support import gallery, wait_until
+
+from rnn_widgets.gallery_guard import (
+    V1_PROTOCOL,
+    KernelLimits,
+    client_of,
+    default_max_pages,
+    offered_protocols,
+    read_v1_header,
+)
+
+websocket = pytest.importorskip("websocket")  # websocket-client, which jupyter_server depends on
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+MARKS = "marks.ipynb"   # a bqplot figure: its marks answer request_state with binary buffers
+PROBE = "probe.ipynb"   # one slider
+MAX_PAGES, PER_CLIENT = 4, 2
+
+
+# ------------------------------------------------------------------------------------------------ unit level
+
+def v1_frame(channel: str, parts: list[bytes]) -> bytes:
+    """A frame of the v1 kernel websocket protocol (what Voila's page sends and receives)."""
+    from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+    return serialize_msg_to_ws_v1(parts, channel)
+
+
+def test_the_v1_header_reader_refuses_legacy_and_malformed_frames_at_once():
+    header = {"msg_type": "comm_msg", "msg_id": "1"}
+    frame = v1_frame("iopub", [json.dumps(header).encode(), b"{}", b"{}", b"{}", b"\0" * 64])
+    assert read_v1_header(frame) == header
+    # a legacy binary frame: a 4-byte big-endian count, read by Voila 0.5 as an 8-byte little-endian one (~1e18)
+    from jupyter_server.services.kernels.connection.base import serialize_binary_message
+
+    legacy = serialize_binary_message({"header": header, "parent_header": {}, "metadata": {}, "content": {},
+                                       "buffers": [b"\0" * 64]})
+    assert int.from_bytes(legacy[:8], "little") > 10**17
+    started = time.perf_counter()
+    assert read_v1_header(legacy) is None
+    for bad in [b"", b"\x05", (2**62).to_bytes(8, "little") + b"x" * 100, (3).to_bytes(8, "little") + b"\xff" * 40,
+                frame[:30], frame.replace(json.dumps(header).encode(), b"[1, 2, 3]"[:len(json.dumps(header))])]:
+        assert read_v1_header(bad) is None
+    assert time.perf_counter() - started < 0.1
+
+
+def test_the_limits_count_pages_per_client_and_for_the_class():
+    limits = KernelLimits(max_pages=3, per_client=2)
+    assert limits.refusal("a", set()) is None
+    limits.admit("a"); limits.started("a", "k1")
+    limits.admit("a")  # pending: its kernel is starting
+    status, why = limits.refusal("a", {"k1"})
+    assert status == 429 and "2 pages" in why
+    assert limits.refusal("b", {"k1"}) is None
+    limits.admit("b"); limits.started("b", "k2")
+    status, why = limits.refusal("c", {"k1", "k2"})
+    assert status == 503 and "class is full" in why
+    limits.release("a")                              # a's second page got no kernel (a redirect)
+    assert limits.refusal("c", {"k1", "k2"}) is None
+    assert limits.refusal("a", {"k2"}) is None      # k1 went with its page
+    assert limits.total() == 1
+    assert KernelLimits(3, per_client=0).refusal("a", set()) is None
+    with pytest.raises(ValueError):
+        KernelLimits(0)
+
+
+def test_the_client_is_the_peer_unless_a_local_proxy_says_who():
+    assert client_of("203.0.113.5", "10.0.0.1") == "203.0.113.5"  # a remote peer cannot choose its address
+    assert client_of("127.0.0.1", "198.51.100.1, 10.0.0.7") == "10.0.0.7"  # the address the proxy saw
+    assert client_of("::1", None) == "::1"
+    assert offered_protocols(f" {V1_PROTOCOL} , other") == [V1_PROTOCOL, "other"]
+    assert offered_protocols(None) == []
+
+
+def test_the_default_cap_follows_the_machines_memory():
+    assert default_max_pages(pool=2, memory_mb=4096) == 5
+    assert default_max_pages(pool=2, memory_mb=24 * 1024) == 56
+    assert default_max_pages(pool=0, memory_mb=1024) == 2
+
+
+# ------------------------------------------------------------------------------------------------ the real gallery
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("guard")
+    write_notebook(folder / MARKS, [
+        "import bqplot, numpy as np\n"
+        "sx, sy = bqplot.LinearScale(), bqplot.LinearScale()\n"
+        "bqplot.Figure(marks=[bqplot.Lines(x=np.arange(500.), y=np.sin(np.arange(500.)), scales={'x': sx, 'y': sy}),\n"
+        "                     bqplot.Scatter(x=np.arange(500.), y=np.cos(np.arange(500.)), scales={'x': sx, 'y': sy})])"])
+    write_notebook(folder / PROBE, ["import ipywidgets\nipywidgets.IntSlider(description='probe')"])
+    (folder.parent / "secret.txt").write_text("not for students")
+    with gallery(ARTIFACTS / "gallery_guard.log", pool=0, directory=folder, max_pages=MAX_PAGES,
+                 pages_per_client=PER_CLIENT) as g:
+        g.folder = folder
+        yield g
+
+
+def get(url: str, client: str | None = None, timeout: float = 120) -> tuple[int, str, float]:
+    """(status, body, seconds) of a GET; ``client`` is sent as X-Forwarded-For (trusted from loopback only)."""
+    request = urllib.request.Request(url, headers={"X-Forwarded-For": client} if client else {})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace"), time.monotonic() - started
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace"), time.monotonic() - started
+
+
+def page_kernel(body: str) -> str:
+    return re.search(r'"kernelId":\s*"([0-9a-f-]+)"', body).group(1)
+
+
+def shutdown(g, kernel_ids) -> None:
+    """As the pages' tabs close (Voila's shutdown request; the gallery sets the _xsrf cookie it needs)."""
+    for kid in kernel_ids:
+        token = uuid.uuid4().hex
+        request = urllib.request.Request(f"{g.url}voila/api/shutdown/{kid}", data=f"_xsrf={token}".encode(),
+                                         headers={"Cookie": f"_xsrf={token}"}, method="POST")
+        try:
+            urllib.request.urlopen(request, timeout=30).close()
+        except urllib.error.HTTPError:
+            pass
+    wait_until(lambda: not any(k in " ".join(p.cmdline()) for p in g.kernels() for k in kernel_ids), 60,
+               what="the pages' kernels gone")
+
+
+def server_rss_mb(g) -> float:
+    return sum(p.memory_info().rss for p in [psutil.Process(g.proc.pid), *g.processes()]
+               if p.pid not in {k.pid for k in g.kernels()}) / 2**20
+
+
+def message(msg_type: str, content: dict) -> dict:
+    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "", "session": "s",
+                       "date": "2026-01-01T00:00:00Z", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
+
+
+def v1_message(msg_type: str, content: dict) -> bytes:
+    msg = message(msg_type, content)
+    return v1_frame("shell", [json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata", "content")])
+
+
+def test_a_legacy_protocol_client_is_refused_and_a_flood_of_state_requests_harms_no_one(served):
+    status, body, _ = get(served.page(MARKS), client="192.0.2.10")
+    assert status == 200
+    kid = page_kernel(body)
+    ws_url = f"{served.url.replace('http', 'ws', 1)}api/kernels/{kid}/channels"
+    before = server_rss_mb(served)
+
+    # the attack of issue 25: no subprotocol, comm_info_request, then request_state to every comm
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(ws_url, timeout=10)
+    assert refused.value.status_code == 400
+
+    # the same requests, flooded, over the protocol Voila's page speaks: answered, and nothing grows
+    ws = websocket.create_connection(ws_url, timeout=30, subprotocols=[V1_PROTOCOL])
+    try:
+        ws.send_binary(v1_message("comm_info_request", {}))
+        comms = {}
+        deadline = time.monotonic() + 60
+        while not comms and time.monotonic() < deadline:
+            frame = ws.recv()
+            if isinstance(frame, bytes) and (read_v1_header(frame) or {}).get("msg_type") == "comm_info_reply":
+                from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
+
+                comms = json.loads(deserialize_msg_from_ws_v1(frame)[1][3])["comms"]
+        assert len(comms) >= 5, "the figure's comms (figure, marks, scales, axes)"
+        for _ in range(20):
+            for comm_id in comms:
+                ws.send_binary(v1_message("comm_msg", {"comm_id": comm_id, "data": {"method": "request_state"}}))
+        binary_states = 0
+        ws.settimeout(5)
+        try:
+            while True:
+                frame = ws.recv()
+                header = read_v1_header(frame) if isinstance(frame, bytes) else None
+                binary_states += bool(header and header.get("msg_type") == "comm_msg")
+        except websocket.WebSocketTimeoutException:
+            pass
+        assert binary_states >= 20, "the marks answered with their state"
+    finally:
+        ws.close()  # and the client leaves
+
+    assert server_rss_mb(served) - before < 200
+    for url in [f"{served.url}voila/static/voila.js", f"{served.url}voila/tree"]:
+        status, _, seconds = get(url, timeout=10)
+        assert status == 200 and seconds < 2, (url, status, seconds)
+    shutdown(served, [kid])
+
+
+def test_more_gets_than_the_cap_find_the_cap_held_and_a_clear_page(served):
+    base = len(served.kernels())
+    opened = []
+    # one client: its third page is refused
+    for _ in range(PER_CLIENT):
+        status, body, _ = get(served.page(PROBE), client="198.51.100.1")
+        assert status == 200
+        opened.append(page_kernel(body))
+    status, body, _ = get(served.page(PROBE), client="198.51.100.1")
+    assert status == 429 and "Close one of them" in body and "kernelId" not in body
+    # other clients fill the class; beyond it, everyone gets "the class is full"
+    for i in range(MAX_PAGES - PER_CLIENT):
+        status, body, _ = get(served.page(PROBE), client=f"198.51.100.{2 + i}")
+        assert status == 200
+        opened.append(page_kernel(body))
+    for i in range(6):
+        status, body, _ = get(served.page(PROBE), client=f"203.0.113.{i}")
+        assert status == 503 and "The class is full" in body and "Try again in a minute" in body
+    assert len(served.kernels()) - base == MAX_PAGES
+    kernels_mb, _ = served.memory_mb()
+    assert kernels_mb < MAX_PAGES * 400
+    # a page that closes frees its place
+    shutdown(served, opened[:1])
+    status, body, _ = get(served.page(PROBE), client="203.0.113.99")
+    assert status == 200
+    shutdown(served, opened[1:] + [page_kernel(body)])
+
+
+def test_voila_refuses_files_outside_the_examples_kernels_without_a_page_and_code(served):
+    for path in ["voila/files/../secret.txt", "voila/files/%2e%2e/secret.txt", "voila/files//etc/passwd",
+                 "voila/render/..%2fsecret.txt", "api/contents", "api/kernels", "voila/api/contents/.."]:
+        status, body, _ = get(served.url + path, timeout=30)
+        assert "not for students" not in body and "root:" not in body, path
+    assert len(served.kernels()) == 0
+    for method, path in [("POST", "api/kernels"), ("POST", "api/sessions"), ("DELETE", "api/kernels")]:
+        request = urllib.request.Request(served.url + path, data=b"{}", method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code in (403, 404, 405), (method, path)
+    assert len(served.kernels()) == 0, "no kernel without a page"
+
+    # code sent to a page's kernel is not run: Voila passes only widget (comm) and info messages
+    status, body, _ = get(served.page(PROBE), client="192.0.2.20")
+    kid = page_kernel(body)
+    marker = served.folder / "ran.txt"
+    ws = websocket.create_connection(f"{served.url.replace('http', 'ws', 1)}api/kernels/{kid}/channels",
+                                     timeout=30, subprotocols=[V1_PROTOCOL])
+    try:
+        ws.send_binary(v1_message("execute_request", {"code": f"open({str(marker)!r}, 'w').write('x')",
+                                                      "silent": False, "store_history": False,
+                                                      "user_expressions": {}, "allow_stdin": False}))
+        time.sleep(3)
+    finally:
+        ws.close()
+    assert not marker.exists()
+    shutdown(served, [kid])
