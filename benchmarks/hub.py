@@ -139,6 +139,7 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
           f"load average {os.getloadavg()[0]:.1f} at start")
+    os.environ["RNN_WIDGETS_HUB_TEST_LOGIN"] = "1"  # the local hub's any-password login, asked for by name
     with tempfile.TemporaryDirectory() as tmp, local_hub(Path(tmp)) as hub, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

@@ -12,6 +12,7 @@ where npm's configurable-http-proxy, jupyterhub or the browser is missing, unles
 import os
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
@@ -40,6 +41,8 @@ IDLE = "idle-student"
 WIDGETS = len(rnn_widgets.WIDGETS)
 # Tests only: culled after 45 s without activity (the course: values.yaml's cull.timeout), looked at every 5 s.
 CULL_TIMEOUT, CULL_EVERY, ACTIVITY_INTERVAL = 45, 5, 5
+# the local config's any-password login only starts when asked for by name (jupyterhub_config.py)
+TEST_LOGIN = {"RNN_WIDGETS_HUB_TEST_LOGIN": "1"}
 
 HUB_READY = hub_available() and browser_available()
 if not HUB_READY and os.environ.get("RNN_WIDGETS_REQUIRE_HUB"):
@@ -71,8 +74,8 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.5):
 def hub(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     workdir = tmp_path_factory.mktemp("hub")
-    with local_hub(workdir, cull_timeout=CULL_TIMEOUT, cull_every=CULL_EVERY,
-                   activity_interval=ACTIVITY_INTERVAL) as hub:
+    with mock.patch.dict(os.environ, TEST_LOGIN), local_hub(workdir, cull_timeout=CULL_TIMEOUT, cull_every=CULL_EVERY,
+                                                           activity_interval=ACTIVITY_INTERVAL) as hub:
         # a student who starts a server and never uses it; the culler's clock starts now, while the others work
         hub.api("POST", f"users/{IDLE}")
         hub.api("POST", f"users/{IDLE}/server")
@@ -184,7 +187,8 @@ IMAGE_REPO_DIR = "/srv/rnn-widgets"  # repo2docker --target-repo-dir, as values.
 def local_config():
     from traitlets.config.loader import PyFileConfigLoader
 
-    return PyFileConfigLoader("jupyterhub_config.py", path=str(DEPLOY)).load_config()
+    with mock.patch.dict(os.environ, TEST_LOGIN):
+        return PyFileConfigLoader("jupyterhub_config.py", path=str(DEPLOY)).load_config()
 
 
 def k8s_quantity(value) -> float:

@@ -2,10 +2,12 @@
 
     pip install -e ".[hub]"                      # JupyterHub, jupyterhub-idle-culler, JupyterLab, Voila
     npm install -g configurable-http-proxy        # the proxy JupyterHub starts
-    jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
+    RNN_WIDGETS_HUB_TEST_LOGIN=1 jupyterhub -f deploy/jupyterhub/jupyterhub_config.py
 
-Open http://127.0.0.1:8000, log in with any name and any password (the dummy authenticator), and the tour opens
-as a Voila app at /user/NAME/voila/render/examples/00_tour.ipynb, as on the Kubernetes deployment.
+Open http://127.0.0.1:8000, log in with any name and any password (JupyterHub's dummy authenticator, a test login),
+and the tour opens as a Voila app at /user/NAME/voila/render/examples/00_tour.ipynb, as on the Kubernetes deployment.
+Without RNN_WIDGETS_HUB_TEST_LOGIN=1 this config refuses to start: a hub that lets anyone in as anyone must not be
+started by accident (a real course chooses its login in values.yaml: docs/deploy-jupyterhub.md).
 
 This is for trying the course before deploying it, and for tests/test_hub.py. Every student's server is a process
 of the hub's own user, with a home under /tmp/rnn-widgets-hub/ (jupyterhub's SimpleLocalProcessSpawner): there is
@@ -21,6 +23,13 @@ import sys
 from pathlib import Path
 
 import yaml
+
+#: the explicit opt-in to this config's test login (tests/test_hub.py and benchmarks/hub.py set it)
+TEST_LOGIN_ENV = "RNN_WIDGETS_HUB_TEST_LOGIN"
+if os.environ.get(TEST_LOGIN_ENV) != "1":
+    raise SystemExit(f"rnn-widgets: refusing to start {__file__}: it is a local test hub whose login takes any name "
+                     f"with any password. Set {TEST_LOGIN_ENV}=1 to try the course on this machine; to teach, deploy "
+                     "values.yaml with a real authenticator (docs/deploy-jupyterhub.md).")
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -42,7 +51,7 @@ c = get_config()  # noqa: F821 (defined by JupyterHub when it loads this file)
 
 c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.authenticator_class = "dummy"
+c.JupyterHub.authenticator_class = "dummy"  # the test login: only with RNN_WIDGETS_HUB_TEST_LOGIN=1 (above)
 c.Authenticator.allow_all = True  # any name logs in (JupyterHub 5 wants this said explicitly)
 
 # the proxy: on PATH, or installed next to this environment (`npm install --prefix $VIRTUAL_ENV ...`, as .ci/run does)
