@@ -102,10 +102,11 @@ async def run(args, g) -> None:
                   f"{kernels_and_memory()}")
 
             print(f"\none student, warm pool ({args.repeat} visits, the pool refilled and idle before each):")
-            seens, pictures, firsts, alls = [], [], [], []
+            seens, pictures, firsts, alls, cpus = [], [], [], [], []
             for i in range(args.repeat):
                 if i:
                     await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
+                cpu_before = g.cpu_seconds()
                 r = await student(browser, g.page(), args.timeout)
                 seens.append(r["seen"])
                 pictures.append(r["picture"])
@@ -117,6 +118,17 @@ async def run(args, g) -> None:
                       f"{r['models']} widget models at {fmt(r['state'])}"
                       + (f"  [{r['error']}]" if "error" in r else ""))
                 await close([r])
+                # the page's kernel gone and the pool's replacement idle: everything this page view cost
+                await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
+                kernels, server = (after - before for after, before in zip(g.cpu_seconds(), cpu_before))
+                cpus.append((kernels + server, kernels, server))
+                print(f"           CPU-seconds for this page view: {kernels + server:.2f} "
+                      f"(kernels {kernels:.2f}, server {server:.2f})")
+            if cpus:
+                total = statistics.median(c[0] for c in cpus)
+                print(f"  CPU-seconds per page view (kernels + server, the pool's replacement included): median "
+                      f"{total:.2f} (goal <= 3); kernels {statistics.median(c[1] for c in cpus):.2f}, server "
+                      f"{statistics.median(c[2] for c in cpus):.2f}")
             if done := [f for f in seens if f is not None]:
                 print(f"  first figure: median {statistics.median(done):.2f} s (goal <= 1.5 s); "
                       f"{sum(pictures)} of {len(done)} visits showed the picture first")

@@ -33,7 +33,7 @@ def gallery(args: argparse.Namespace) -> int:
 
     examples = find_examples(args.dir)
     return serve(examples, ip=args.ip, port=args.port, pool=args.pool, lecture_pool=args.lecture_pool,
-                 max_pages=args.max_pages, pages_per_client=args.pages_per_client)
+                 max_pages=args.max_pages, pages_per_client=args.pages_per_client, fork_kernels=not args.plain_kernels)
 
 
 def _setting(text: str) -> tuple[str, str, object]:
@@ -114,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--pages-per-client", type=_count, default=DEFAULT_PER_CLIENT,
                    help=f"pages one client address may hold at once (default {DEFAULT_PER_CLIENT}; 0: no limit). "
                         "Behind a reverse proxy on this machine the client is the last X-Forwarded-For address")
+    g.add_argument("--plain-kernels", action="store_true",
+                   help="start each kernel as a new Python process (about 2 CPU-seconds more per page); by default "
+                        "kernels are forks of one process that has already imported torch, IPython and ipywidgets")
     g.set_defaults(func=gallery)
     e = sub.add_parser("export", help="write standalone HTML pages whose main knobs work without a kernel")
     e.add_argument("widgets", nargs="*", help="widget names (default: all)")

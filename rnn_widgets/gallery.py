@@ -83,18 +83,21 @@ TEMPLATES = Path(__file__).parent / "share"
 KERNEL_MALLOC_ENV = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
-#: The section of :func:`gallery_config` that is the gallery's own (its guards), not Voila's
+#: The section of :func:`gallery_config` that is the gallery's own (its guards, its kernels), not Voila's
 GUARD_SECTION = "RnnWidgetsGallery"
+#: the entry point of rnn_widgets.kernel_fork.ForkProvisioner (setup.cfg)
+FORK_PROVISIONER = "rnn-widgets-fork"
 
 
 def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0, max_pages: int | None = None,
-                   pages_per_client: int | None = None) -> dict[str, dict]:
+                   pages_per_client: int | None = None, fork_kernels: bool = True) -> dict[str, dict]:
     """The full config of the gallery's Voila: :data:`CLASSROOM_CONFIG` plus preheated kernels and fast stops.
 
     ``pool`` kernels are kept running the tour ahead of time, so a student's page is served from a notebook
     already executed; ``lecture_pool`` kernels likewise for each of the other notebooks. At most ``max_pages``
     pages hold a kernel at once (default: what the machine's memory holds beside the pools), at most
-    ``pages_per_client`` from one client address (0: no limit); see :mod:`rnn_widgets.gallery_guard`.
+    ``pages_per_client`` from one client address (0: no limit); see :mod:`rnn_widgets.gallery_guard`. With
+    ``fork_kernels`` each kernel is a fork of one process that has imported torch (:mod:`rnn_widgets.kernel_fork`).
     """
     from .gallery_guard import DEFAULT_PER_CLIENT, default_max_pages
 
@@ -107,7 +110,7 @@ def gallery_config(pool: int = DEFAULT_POOL, lecture_pool: int = 0, max_pages: i
         raise ValueError(f"max_pages must be at least 1 and pages_per_client 0 or more, "
                          f"got {max_pages}, {per_client}")
     config = copy.deepcopy(CLASSROOM_CONFIG)
-    config[GUARD_SECTION] = {"max_pages": max_pages, "pages_per_client": per_client}
+    config[GUARD_SECTION] = {"max_pages": max_pages, "pages_per_client": per_client, "fork_kernels": fork_kernels}
     config["VoilaConfiguration"].update(preheat_kernel=pool + lecture_pool > 0, show_tracebacks=False)
     config["VoilaKernelManager"] = {"kernel_pools_config": {"default": {"pool_size": lecture_pool},
                                                              TOUR: {"pool_size": pool}}}
@@ -169,6 +172,19 @@ def _load_jupyter_server_extension(server_app) -> None:
     refuse_legacy_kernel_protocol()  # Voila's own websocket handler (a Jupyter server's kernels use its own)
 
 
+def _fork_kernels() -> None:
+    """Start this process's kernels as forks of one that has imported torch (rnn_widgets/kernel_fork.py), or say
+    why not (the package's entry point is missing: it was not installed with pip)."""
+    from jupyter_client.provisioning import KernelProvisionerFactory
+
+    factory = KernelProvisionerFactory.instance()
+    if factory._check_availability(FORK_PROVISIONER):
+        factory.default_provisioner_name = FORK_PROVISIONER
+    else:
+        print(f"rnn-widgets gallery: the kernel provisioner {FORK_PROVISIONER!r} is not installed (pip install -e .); "
+              "kernels start as plain processes", file=sys.stderr, flush=True)
+
+
 def _run_voila(argv: list[str]) -> None:
     """The gallery's Voila process: ``--config JSON`` then Voila's own arguments."""
     if len(argv) < 2 or argv[0] != "--config":
@@ -188,6 +204,8 @@ def _run_voila(argv: list[str]) -> None:
                          "0.5.x); refusing to serve it to a class")
     if "max_pages" in guard and not limit_page_kernels(KernelLimits(guard["max_pages"], guard["pages_per_client"])):
         raise SystemExit("rnn-widgets gallery: this Voila has no page handler to limit (tested with 0.5.x)")
+    if guard.get("fork_kernels"):
+        _fork_kernels()
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
     Voila.launch_instance(argv[2:], config=Config(config))
 
@@ -437,9 +455,10 @@ def _ready(url: str) -> bool:
 
 
 def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = DEFAULT_POOL,
-          lecture_pool: int = 0, out=None, max_pages: int | None = None, pages_per_client: int | None = None) -> int:
-    """Run the gallery until a signal stops it (or Voila exits); returns the exit status. ``max_pages`` and
-    ``pages_per_client`` are :func:`gallery_config`'s."""
+          lecture_pool: int = 0, out=None, max_pages: int | None = None, pages_per_client: int | None = None,
+          fork_kernels: bool = True) -> int:
+    """Run the gallery until a signal stops it (or Voila exits); returns the exit status. ``max_pages``,
+    ``pages_per_client`` and ``fork_kernels`` are :func:`gallery_config`'s."""
     out = out or sys.stdout
     handled = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
     previous = {sig: signal.signal(sig, _raise_stop) for sig in handled}
@@ -451,7 +470,7 @@ def serve(examples: Path, ip: str = "127.0.0.1", port: int = 8866, pool: int = D
                   file=out, flush=True)
         host = "127.0.0.1" if ip in ("", "0.0.0.0", "localhost") else ip
         url = f"http://{host}:{chosen}/"
-        config = gallery_config(pool, lecture_pool, max_pages, pages_per_client)
+        config = gallery_config(pool, lecture_pool, max_pages, pages_per_client, fork_kernels)
         cmd = [sys.executable, "-m", "rnn_widgets.gallery", "--config", json.dumps(config), str(examples),
                f"--port={chosen}", f"--Voila.ip={ip}"]
         # its own session: Ctrl-C reaches only this process, which then stops Voila in order (no traceback);

@@ -79,6 +79,23 @@ class Gallery:
                     s += rss
         return k, s
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU-seconds (user + system) spent so far by the kernels, live and gone, and by the gallery's own
+        processes (this launcher and Voila). A kernel that has exited counts through its parent, which reaped
+        it (the ``children_*`` CPU times), so a page's kernel still counts after its tab closed."""
+        kernels = {p.pid for p in self.kernels()}
+        k = s = 0.0
+        for p in [psutil.Process(self.proc.pid), *self.processes()]:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                own, reaped = t.user + t.system, t.children_user + t.children_system
+                if p.pid in kernels:
+                    k += own + reaped
+                else:
+                    s += own
+                    k += reaped  # what the gallery's processes reaped are kernels (and their helpers)
+        return k, s
+
     def wait_for_idle_kernels(self, count: int, timeout: float = 300) -> None:
         """Until exactly ``count`` kernels run and none used CPU for 2 s (a preheated pool has run the notebook)."""
         def idle():
