@@ -19,8 +19,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from rnn_widgets.core.charmodel import (
-    MAX_CARD_TEXT, MAX_FILE_BYTES, MAX_PICKLE_BYTES, MAX_RECORDS, CharModel, check_card, check_saved, read_saved,
+from rnn_widgets.core.charmodel import MAX_CARD_TEXT, CharModel, check_card, check_saved
+from rnn_widgets.core.model_file import (
+    MAX_FILE_BYTES,
+    MAX_PICKLE_BYTES,
+    MAX_RECORDS,
+    read_saved,
 )
 from rnn_widgets.core.vocab import CharVocab
 

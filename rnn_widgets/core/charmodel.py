@@ -3,11 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import io
 import math
-import os
-import pickletools
-import re
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
@@ -17,20 +13,23 @@ from torch import Tensor, nn
 
 from .cells import GRU, LSTM, RNN
 from .device import resolve_device
+
+# the checks before torch.load; read_saved and the limits it applies stay importable from here too
+from .model_file import (  # noqa: F401
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_PARAMETERS,
+    MAX_PICKLE_BYTES,
+    MAX_RECORDS,
+    _clip,
+    read_saved,
+)
 from .sampling import make_generator, sample_next
 from .vocab import CharVocab
 
 #: what a weights file may ask for; the shipped models (H ≤ 256, 2 layers, 65 characters) sit far inside
 LIMITS = {"hidden_size": (1, 1024), "num_layers": (1, 4), "embed_size": (1, 512)}
 MAX_VOCAB = 4096
-MAX_PARAMETERS = 20_000_000  # 80 MB of float32
-#: what a weights file may hold: float16 for the most parameters loaded (as CharModel.save writes), and 1 MiB
-MAX_FILE_BYTES = 2 * MAX_PARAMETERS + 2**20
-MAX_RECORDS = 64  # members of the zip archive: a few of torch's own, and one per tensor (at most 19)
-#: the pickle beside the tensors: the config, the characters (16 KB at most) and the card; 64 KiB also keeps
-#: any nesting shallow enough for CPython to hash without running out of C stack
-MAX_PICKLE_BYTES = 2**16
-MAX_NESTING = 32  # lists, dicts and tuples inside each other; a model file has 4
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 MAX_CARD_ENTRIES, MAX_CARD_TEXT = 16, 400
 #: the recurrent layers a character model may be built from: §1.3's tanh RNN, §2's LSTM, Remark 2.1's GRU
@@ -53,199 +52,6 @@ def state_shapes(vocab_size: int, hidden_size: int, num_layers: int, embed_size:
             shapes |= {f"layers.{k}.Wx": (3 * H, n_in), f"layers.{k}.Wh": (3 * H, H), f"layers.{k}.bx": (3 * H,),
                        f"layers.{k}.bh": (3 * H,)}
     return shapes | {"readout.weight": (V, H), "readout.bias": (V,)}
-
-
-def read_saved(path: str | Path) -> dict:
-    """The dict in a file written by :meth:`CharModel.save`, read so that a file from anyone costs at most about
-    its size in memory and a fraction of a second before it is used or refused.
-
-    Raises ValueError, with a short message, for a file that is larger than a model within :data:`LIMITS` needs
-    (:data:`MAX_FILE_BYTES`), that is not in torch's zip format (the legacy format makes torch reserve whatever
-    memory the file declares before anything can be checked), whose zip members declare more bytes than the
-    file holds, or whose pickle could cost more to unpickle or to walk than its size: larger than
-    :data:`MAX_PICKLE_BYTES`, nested deeper than :data:`MAX_NESTING`, referring twice to one list, dict or tuple
-    (2⁴⁰ shared references fit in 2 KB), or using an opcode or a global that ``CharModel.save`` never writes.
-    Only then is it unpickled, with ``torch.load(weights_only=True)``.
-    """
-    data = _read_capped(path)
-    _check_pickle(_pickle_in_archive(data))
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # a crafted file can break torch's reader in many ways, all meaning "not a model"
-        raise ValueError(f"torch.load could not read the file: {_clip(str(error), 200)}") from error
-
-
-def _read_capped(path: str | Path) -> bytes:
-    """The file's bytes, refused unread when it is larger than any model within the limits."""
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
-        if size > MAX_FILE_BYTES:
-            raise ValueError(f"the file has more than {MAX_FILE_BYTES:,} bytes, more than a model of "
-                             f"{MAX_PARAMETERS:,} parameters (the most that is loaded) takes in float16")
-        # one byte more than the size: a device, a pipe or a file being written is seen, and costs no more
-        data = file.read(size + 1)
-    if len(data) != size:
-        raise ValueError("the file changed while it was read, or is not a regular file")
-    return data
-
-
-def _pickle_in_archive(data: bytes) -> bytes:
-    """The pickle (``data.pkl``) of a file in torch's zip format, after checking the sizes its members declare.
-
-    The sizes are read by torch's own zip reader, so they are the sizes ``torch.load`` will trust.
-    """
-    if not data.startswith(b"PK\x03\x04"):  # how torch.load itself tells the zip format from the legacy ones
-        raise ValueError(
-            "not a zip archive: the file is not in the format CharModel.save writes (torch.save's default since "
-            "PyTorch 1.6). Legacy-format files are refused unread, since torch reserves whatever memory they "
-            "declare before anything can be checked; if you trust this one, torch.load it and save it again")
-    try:
-        reader = torch._C.PyTorchFileReader(io.BytesIO(data))  # pylint: disable=protected-access
-        records = reader.get_all_records()
-        if len(records) > MAX_RECORDS:
-            raise ValueError(f"the archive has {len(records):,} members; a model file has at most {MAX_RECORDS}")
-        if sum(reader.get_record_size(name) for name in records) > len(data):
-            # only a compressed member can be larger than the file, and torch.save never compresses
-            raise ValueError("the archive's members declare more bytes than the file holds (compressed members "
-                             "would be unpacked in memory before anything could be checked)")
-        if not reader.has_record("data.pkl") or reader.get_record_size("data.pkl") > MAX_PICKLE_BYTES:
-            raise ValueError(f"the archive needs a data.pkl of at most {MAX_PICKLE_BYTES:,} bytes; a model's "
-                             "weights are stored beside it, so its own pickle is small")
-        return reader.get_record("data.pkl")
-    except RuntimeError as error:  # torch's reader found a malformed archive
-        raise ValueError(f"not a zip archive torch can read: {_clip(str(error), 200)}") from None
-
-
-#: the globals torch.save writes for a dict of strings, numbers and plain tensors
-_GLOBALS = re.compile(r"torch\._utils _rebuild_tensor_v2|collections OrderedDict|torch [A-Za-z0-9_]+Storage")
-_NAMED = -1  # on a _ShapeStack: a string or a global, which nests nothing and may be referred to twice
-
-
-def _check_pickle(pickled: bytes) -> None:
-    """Refuse a pickle that would cost more to unpickle or to walk than its size, before it is unpickled.
-
-    It is read opcode by opcode, tracking only how deep each object on the unpickler's stack nests and whether
-    it is a string or a global. No object is built: hashing a shared or very deep tuple as a dict key would
-    already hang, or overflow the C stack, inside ``torch.load``.
-    """
-    stack = _ShapeStack()
-    for name, arg in _opcodes(pickled):
-        if name == "STOP":
-            return
-        if name not in _STEPS:
-            raise ValueError(f"the file's pickle uses the opcode {name}, which CharModel.save never writes")
-        _STEPS[name](stack, arg)
-
-
-def _opcodes(pickled: bytes):
-    """(name, argument) of each opcode, a malformed pickle reported as ValueError."""
-    ops = pickletools.genops(pickled)
-    while True:
-        try:
-            op, arg, _ = next(ops)
-        except StopIteration:
-            return
-        except Exception as error:  # pickletools raises several kinds on truncated or invalid data
-            raise ValueError(f"the file's pickle is malformed: {_clip(str(error), 120)}") from None
-        yield op.name, arg
-
-
-class _ShapeStack:
-    """The unpickler's stack, each object reduced to how deep it nests lists, dicts and tuples, or to
-    :data:`_NAMED` (small ints, not tuples or lists: a long pickle leaves no garbage to collect)."""
-
-    def __init__(self):
-        self.items: list[int] = []
-        self.marks: list[int] = []  # where each open mark sits in items
-        self.memo: dict[int, int] = {}
-
-    def push(self, depth: int) -> None:
-        if depth > MAX_NESTING:
-            raise ValueError(f"the file nests lists, dicts or tuples more than {MAX_NESTING} deep; "
-                             "a model file nests them 4 deep")
-        self.items.append(depth)
-
-    def pop(self, n: int) -> int:
-        """Remove the top n objects; how deep the deepest nests."""
-        return self.cut(len(self.items) - n)
-
-    def pop_mark(self) -> int:
-        """Remove the objects above the last mark; how deep the deepest nests (0 for none)."""
-        if not self.marks:
-            raise ValueError("the file's pickle is malformed: it closes a mark it never opened")
-        return self.cut(self.marks.pop())
-
-    def cut(self, start: int) -> int:
-        """Remove the objects from ``start`` on; how deep the deepest nests (0 for none)."""
-        if start < (self.marks[-1] if self.marks else 0):
-            raise ValueError("the file's pickle is malformed: it takes more objects than it made")
-        popped = self.items[start:]
-        del self.items[start:]
-        return max(0, max(popped, default=0))
-
-    def top(self) -> int:
-        if len(self.items) <= (self.marks[-1] if self.marks else 0):
-            raise ValueError("the file's pickle is malformed: it names an object it never made")
-        return self.items[-1]
-
-    def fill(self, depth: int) -> None:
-        """Objects ``depth`` deep went into the container on top of the stack."""
-        container = max(0, self.top())
-        self.items.pop()
-        self.push(max(container, 1 + depth))
-
-    def global_(self, name: str) -> None:
-        if not _GLOBALS.fullmatch(name):
-            raise ValueError(f"the file's pickle uses {_clip(name, 80)!r}, which CharModel.save never writes")
-        self.items.append(_NAMED)
-
-    def storage(self, _) -> None:
-        """A tensor's storage, named by a tuple and read from its own member of the archive."""
-        self.pop(1)
-        self.push(0)
-
-    def memoize(self, index: int) -> None:
-        self.memo[index] = self.top()
-
-    def recall(self, index: int) -> None:
-        """A second reference to a memoized object: allowed for strings and globals only, since any shared
-        container (or one that holds itself) can make walking, printing or hashing the result take forever."""
-        if index not in self.memo:
-            raise ValueError("the file's pickle is malformed: it refers to an object it never stored")
-        if self.memo[index] != _NAMED:
-            raise ValueError("the file refers twice to one list, dict, tuple or tensor (or one holds itself), "
-                             "which CharModel.save never writes: walking such a structure can take forever")
-        self.items.append(_NAMED)
-
-
-#: what each opcode torch.save writes (protocol 2) does to a _ShapeStack; any other opcode is refused
-_STEPS = {
-    "PROTO": lambda stack, _: None,
-    **dict.fromkeys(["NONE", "NEWTRUE", "NEWFALSE", "BININT", "BININT1", "BININT2", "BINFLOAT", "LONG1"],
-                    lambda stack, _: stack.push(0)),
-    **dict.fromkeys(["BINUNICODE", "SHORT_BINSTRING"], lambda stack, _: stack.items.append(_NAMED)),
-    "GLOBAL": _ShapeStack.global_,
-    **dict.fromkeys(["EMPTY_TUPLE", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"], lambda stack, _: stack.push(1)),
-    "MARK": lambda stack, _: stack.marks.append(len(stack.items)),
-    "TUPLE": lambda stack, _: stack.push(1 + stack.pop_mark()),
-    "TUPLE1": lambda stack, _: stack.push(1 + stack.pop(1)),
-    "TUPLE2": lambda stack, _: stack.push(1 + stack.pop(2)),
-    "TUPLE3": lambda stack, _: stack.push(1 + stack.pop(3)),
-    # a call's result holds what its arguments held (a tensor, an OrderedDict)
-    **dict.fromkeys(["REDUCE", "NEWOBJ"], lambda stack, _: stack.push(stack.pop(2))),
-    "BINPERSID": _ShapeStack.storage,
-    "APPEND": lambda stack, _: stack.fill(stack.pop(1)),
-    "BUILD": lambda stack, _: stack.fill(stack.pop(1)),
-    "SETITEM": lambda stack, _: stack.fill(stack.pop(2)),
-    **dict.fromkeys(["APPENDS", "SETITEMS"], lambda stack, _: stack.fill(stack.pop_mark())),
-    **dict.fromkeys(["BINPUT", "LONG_BINPUT"], _ShapeStack.memoize),
-    **dict.fromkeys(["BINGET", "LONG_BINGET"], _ShapeStack.recall),
-}
-
-
-def _clip(text: str, n: int) -> str:
-    """``text`` cut to at most ``n`` characters."""
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _summary(value) -> str:
