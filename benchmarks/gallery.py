@@ -1,6 +1,6 @@
 """The gallery under a classroom's load: first figure, complete pages, kernel memory, kernels released.
 
-    python benchmarks/gallery.py [--pool 2] [--students 10] [--repeat 3] [--dir examples]
+    python benchmarks/gallery.py [--pool 2] [--students 10] [--repeat 3] [--dir examples] [--plain-kernels]
 
 Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian chromium (every host but
 127.0.0.1 unresolvable). Prints, in one run:
@@ -13,7 +13,11 @@ Starts `rnn-widgets gallery` on a free loopback port and drives headless Debian 
   * N students opening the tour at once: pages complete (every widget of the tour; goal N/N), median and max first
     figure, Voila's "Timeout waiting for IOPub output" count;
   * kernel memory (resident, MB) while the N pages are open, and after they are closed (with how long the
-    kernels took to go: goal, back to the idle pool within 60 s).
+    kernels took to go: goal, back to the idle pool within 60 s);
+  * CPU-seconds per page view (kernels and server, the pool's replacement included) for one student, and the
+    CPU-seconds of the kernels, the server and Chromium while the N students' pages loaded;
+  * a flood of widget-state requests on one page's kernel (rnn_widgets/gallery_guard.py): the server's memory
+    before and after, and how fast it answers other requests.
 The figures depend on the machine and on whatever else it runs; quote them with the machine's load.
 """
 from __future__ import annotations
@@ -29,7 +33,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browser_support import CHROMIUM, CHROMIUM_ARGS
-from gallery_support import ALL_WIDGETS_JS, gallery, tour_widget_count, wait_until
+from gallery_support import (
+    ALL_WIDGETS_JS,
+    attack_kernel_websocket,
+    gallery,
+    page_kernel,
+    tour_widget_count,
+    wait_until,
+)
 
 N_WIDGETS = tour_widget_count()  # of examples/00_tour.ipynb; main() counts the tour of --dir
 FIRST = ".rnn-widget .bqplot svg"  # a live figure
@@ -80,6 +91,48 @@ async def close(results: list[dict]) -> None:
     await asyncio.sleep(1)
     for r in results:
         await r["context"].close()
+
+
+def flood(g, pool: int, rounds: int = 50) -> None:
+    """Issue 25's attack on one page's kernel (a legacy-protocol websocket, then every comm's state asked for
+    ``rounds`` times over v1, then the client leaves): the server's memory, and how fast it answers meanwhile."""
+    import urllib.request
+
+    def answer_seconds(url: str) -> str:
+        t = time.perf_counter()
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                r.read()
+        except OSError as exc:
+            return f"no answer ({type(exc).__name__})"
+        return f"{time.perf_counter() - t:.2f} s"
+
+    g.wait_for_idle_kernels(pool, 600)
+    with urllib.request.urlopen(g.page(), timeout=300) as r:  # a visitor's GET: a pooled kernel with the tour
+        kernel_id = page_kernel(r.read().decode("utf-8", "replace"))
+    before = g.memory_mb()[1]
+    t = time.perf_counter()
+    result = attack_kernel_websocket(g.url, kernel_id, rounds=rounds)
+    print(f"\nflood: a legacy-protocol websocket got HTTP {result['legacy']}; then {rounds} request_state to each of "
+          f"{result['comms']} comms over v1 ({result['states']} answered, {time.perf_counter() - t:.1f} s); "
+          f"server memory {before:.0f} -> {g.memory_mb()[1]:.0f} MB (goal: within +200 MB); meanwhile-after: "
+          f"voila.js {answer_seconds(g.url + 'voila/static/voila.js')}, the tree {answer_seconds(g.url + 'voila/tree')} "
+          f"(goal: within 2 s)")
+
+
+def chromium_cpu_seconds() -> float:
+    """CPU-seconds (user + system) of every Chromium process now running (the benchmark's browser)."""
+    import contextlib
+
+    import psutil
+
+    total = 0.0
+    for p in psutil.process_iter(["name"]):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in (p.info["name"] or ""):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 def fmt(x: float | None) -> str:
@@ -140,7 +193,12 @@ async def run(args, g) -> None:
             await asyncio.to_thread(g.wait_for_idle_kernels, args.pool, 600)
             log_before = g.log.read_text(errors="replace").count("Timeout waiting for IOPub output")
             print(f"\n{args.students} students open the tour at once (pool of {args.pool} warm):")
+            cpu_before, browser_before, t_class = g.cpu_seconds(), chromium_cpu_seconds(), time.perf_counter()
             results = await asyncio.gather(*(student(browser, g.page(), args.timeout) for _ in range(args.students)))
+            kernels, server = (after - before for after, before in zip(g.cpu_seconds(), cpu_before))
+            print(f"  while the class loaded ({time.perf_counter() - t_class:.0f} s on {os.cpu_count()} CPUs): "
+                  f"CPU-seconds kernels {kernels:.1f}, server {server:.1f}, "
+                  f"Chromium (the {args.students} students' browser) {chromium_cpu_seconds() - browser_before:.1f}")
             complete = sum(r["all"] is not None for r in results)
             seens = sorted(r["seen"] for r in results if r["seen"] is not None)
             firsts = sorted(r["first"] for r in results if r["first"] is not None)
@@ -174,6 +232,7 @@ async def run(args, g) -> None:
                 print(f"  after closing: still {len(g.kernels())} kernels 120 s after the tabs closed")
             await asyncio.sleep(5)
             print(f"  after closing (+5 s): {kernels_and_memory()}")
+            await asyncio.to_thread(flood, g, args.pool)
         finally:
             await browser.close()
 
@@ -186,15 +245,19 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300, help="seconds a page may take before it counts as incomplete")
     ap.add_argument("--log", help="keep the gallery's log here (default: a temporary file)")
     ap.add_argument("--dir", type=Path, help="serve the notebooks of this folder (default: examples/)")
+    ap.add_argument("--plain-kernels", action="store_true",
+                    help="the gallery's --plain-kernels: each kernel a new process (default: forked kernels)")
     args = ap.parse_args()
     global N_WIDGETS
     if args.dir:
         N_WIDGETS = tour_widget_count(args.dir / "00_tour.ipynb")
+    print(f"kernels: {'plain processes' if args.plain_kernels else 'forked from the template'}")
     print(f"machine: {os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(args.log) if args.log else Path(tmp) / "gallery.log"
         # every student here comes from 127.0.0.1: no per-client limit (the class-wide one stays)
-        with gallery(log, pool=args.pool, directory=args.dir, pages_per_client=0) as g:
+        with gallery(log, pool=args.pool, directory=args.dir, pages_per_client=0,
+                     plain_kernels=args.plain_kernels) as g:
             asyncio.run(run(args, g))
     print(f"machine load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 

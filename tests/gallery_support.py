@@ -114,9 +114,9 @@ class Gallery:
 
 @contextlib.contextmanager
 def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | None = None, ready_timeout=120,
-            max_pages: int | None = None, pages_per_client: int | None = None):
+            max_pages: int | None = None, pages_per_client: int | None = None, plain_kernels: bool = False):
     """``rnn-widgets gallery`` on a free loopback port, its output in ``log``; stopped (SIGTERM) on exit.
-    ``max_pages`` and ``pages_per_client`` are the command's options (None: its defaults). A test that plays a
+    ``max_pages``, ``pages_per_client`` and ``plain_kernels`` are the command's options (None: its defaults). A test that plays a
     class from this one machine passes ``pages_per_client=0``: every student's address is 127.0.0.1 here."""
     port = free_port()
     cmd = [sys.executable, "-m", "rnn_widgets.cli", "gallery", "--port", str(port), "--pool", str(pool),
@@ -125,6 +125,8 @@ def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | N
         cmd += ["--max-pages", str(max_pages)]
     if pages_per_client is not None:
         cmd += ["--pages-per-client", str(pages_per_client)]
+    if plain_kernels:
+        cmd += ["--plain-kernels"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -134,3 +136,76 @@ def gallery(log: Path, pool: int = 1, lecture_pool: int = 0, directory: Path | N
             yield Gallery(proc, url, log)
         finally:
             stop_process(proc)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A visitor's kernel websocket (tests/test_gallery_guard.py, benchmarks/gallery.py)
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+
+def page_kernel(body: str) -> str:
+    """The kernel id a Voila page's HTML carries (its jupyter-config-data)."""
+    import re
+
+    return re.search(r'"kernelId":\s*"([0-9a-f-]+)"', body).group(1)
+
+
+def v1_frame(channel: str, parts: list[bytes]) -> bytes:
+    """A frame of the v1 kernel websocket protocol (what Voila's page sends and receives)."""
+    from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
+
+    return serialize_msg_to_ws_v1(parts, channel)
+
+
+def kernel_message_v1(msg_type: str, content: dict, channel: str = "shell") -> bytes:
+    import json
+    import uuid
+
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "", "session": "s",
+              "date": "2026-01-01T00:00:00Z", "version": "5.3"}
+    return v1_frame(channel, [json.dumps(part).encode() for part in (header, {}, {}, content)])
+
+
+def attack_kernel_websocket(base_url: str, kernel_id: str, rounds: int = 20) -> dict:
+    """Issue 25's attack on a page's kernel: connect without a subprotocol (``legacy``: the HTTP status it got,
+    or 101 if it was let in), then over the v1 protocol ask for the list of comms and send every comm
+    ``rounds`` ``request_state`` messages; ``comms`` found, ``states`` answered within 5 s of the last."""
+    import json
+
+    import websocket
+    from jupyter_server.services.kernels.connection.base import (
+        deserialize_msg_from_ws_v1,
+    )
+
+    ws_url = f"{base_url.replace('http', 'ws', 1)}api/kernels/{kernel_id}/channels"
+    try:
+        websocket.create_connection(ws_url, timeout=10).close()
+        legacy = 101
+    except websocket.WebSocketBadStatusException as refused:
+        legacy = refused.status_code
+    ws = websocket.create_connection(ws_url, timeout=30, subprotocols=[V1_PROTOCOL])
+    try:
+        ws.send_binary(kernel_message_v1("comm_info_request", {}))
+        comms, deadline = {}, time.monotonic() + 60
+        while not comms and time.monotonic() < deadline:
+            frame = ws.recv()
+            if isinstance(frame, bytes):
+                parts = deserialize_msg_from_ws_v1(frame)[1]
+                if json.loads(parts[0]).get("msg_type") == "comm_info_reply":
+                    comms = json.loads(parts[3])["comms"]
+        for _ in range(rounds):
+            for comm_id in comms:
+                ws.send_binary(kernel_message_v1("comm_msg", {"comm_id": comm_id, "data": {"method": "request_state"}}))
+        states = 0
+        ws.settimeout(5)
+        try:
+            while True:
+                frame = ws.recv()
+                if isinstance(frame, bytes):
+                    states += json.loads(deserialize_msg_from_ws_v1(frame)[1][0]).get("msg_type") == "comm_msg"
+        except websocket.WebSocketTimeoutException:
+            pass
+    finally:
+        ws.close()  # and the client leaves
+    return {"legacy": legacy, "comms": len(comms), "states": states}

@@ -367,3 +367,14 @@ def test_kernels_get_the_malloc_settings_everywhere_the_class_runs(classroom):
     assert os.access(ROOT / "binder" / "start", os.X_OK)
     values = yaml.safe_load((ROOT / "deploy" / "jupyterhub" / "values.yaml").read_text())
     assert {k: values["singleuser"]["extraEnv"][k] for k in KERNEL_MALLOC_ENV} == KERNEL_MALLOC_ENV
+
+
+def test_the_gallerys_kernels_are_forks_of_the_template_that_imported_torch(classroom):
+    """rnn_widgets/kernel_fork.py: each kernel's parent is the one template process, which is Voila's child."""
+    kernels = classroom.kernels()
+    assert kernels
+    parents = {k.ppid() for k in kernels}
+    assert len(parents) == 1, "every kernel comes from the same template"
+    template = psutil.Process(parents.pop())
+    assert "rnn_widgets.kernel_fork" in " ".join(template.cmdline())
+    assert template.ppid() in {p.pid for p in classroom.processes()}

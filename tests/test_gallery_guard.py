@@ -8,7 +8,6 @@ examples, kernels without a page, code sent to a page's kernel).
 from __future__ import annotations
 
 import json
-import re
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +17,14 @@ from pathlib import Path
 import psutil
 import pytest
 from browser_support import write_notebook
-from gallery_support import gallery, wait_until
+from gallery_support import (
+    attack_kernel_websocket,
+    gallery,
+    kernel_message_v1,
+    page_kernel,
+    v1_frame,
+    wait_until,
+)
 
 from rnn_widgets.gallery_guard import (
     V1_PROTOCOL,
@@ -38,13 +44,6 @@ MAX_PAGES, PER_CLIENT = 4, 2
 
 
 # ------------------------------------------------------------------------------------------------ unit level
-
-def v1_frame(channel: str, parts: list[bytes]) -> bytes:
-    """A frame of the v1 kernel websocket protocol (what Voila's page sends and receives)."""
-    from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
-
-    return serialize_msg_to_ws_v1(parts, channel)
-
 
 def test_the_v1_header_reader_refuses_legacy_and_malformed_frames_at_once():
     header = {"msg_type": "comm_msg", "msg_id": "1"}
@@ -103,11 +102,11 @@ def test_the_default_cap_follows_the_machines_memory():
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("guard")
-    write_notebook(folder / MARKS, [
+    write_notebook(folder / MARKS, [(
         "import bqplot, numpy as np\n"
         "sx, sy = bqplot.LinearScale(), bqplot.LinearScale()\n"
         "bqplot.Figure(marks=[bqplot.Lines(x=np.arange(500.), y=np.sin(np.arange(500.)), scales={'x': sx, 'y': sy}),\n"
-        "                     bqplot.Scatter(x=np.arange(500.), y=np.cos(np.arange(500.)), scales={'x': sx, 'y': sy})])"])
+        "                     bqplot.Scatter(x=np.arange(500.), y=np.cos(np.arange(500.)), scales={'x': sx, 'y': sy})])")])
     write_notebook(folder / PROBE, ["import ipywidgets\nipywidgets.IntSlider(description='probe')"])
     (folder.parent / "secret.txt").write_text("not for students")
     with gallery(ARTIFACTS / "gallery_guard.log", pool=0, directory=folder, max_pages=MAX_PAGES,
@@ -125,10 +124,6 @@ def get(url: str, client: str | None = None, timeout: float = 120) -> tuple[int,
             return r.status, r.read().decode("utf-8", "replace"), time.monotonic() - started
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode("utf-8", "replace"), time.monotonic() - started
-
-
-def page_kernel(body: str) -> str:
-    return re.search(r'"kernelId":\s*"([0-9a-f-]+)"', body).group(1)
 
 
 def shutdown(g, kernel_ids) -> None:
@@ -150,58 +145,16 @@ def server_rss_mb(g) -> float:
                if p.pid not in {k.pid for k in g.kernels()}) / 2**20
 
 
-def message(msg_type: str, content: dict) -> dict:
-    return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type, "username": "", "session": "s",
-                       "date": "2026-01-01T00:00:00Z", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
-
-
-def v1_message(msg_type: str, content: dict) -> bytes:
-    msg = message(msg_type, content)
-    return v1_frame("shell", [json.dumps(msg[k]).encode() for k in ("header", "parent_header", "metadata", "content")])
-
-
 def test_a_legacy_protocol_client_is_refused_and_a_flood_of_state_requests_harms_no_one(served):
     status, body, _ = get(served.page(MARKS), client="192.0.2.10")
     assert status == 200
     kid = page_kernel(body)
-    ws_url = f"{served.url.replace('http', 'ws', 1)}api/kernels/{kid}/channels"
     before = server_rss_mb(served)
-
-    # the attack of issue 25: no subprotocol, comm_info_request, then request_state to every comm
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(ws_url, timeout=10)
-    assert refused.value.status_code == 400
-
-    # the same requests, flooded, over the protocol Voila's page speaks: answered, and nothing grows
-    ws = websocket.create_connection(ws_url, timeout=30, subprotocols=[V1_PROTOCOL])
-    try:
-        ws.send_binary(v1_message("comm_info_request", {}))
-        comms = {}
-        deadline = time.monotonic() + 60
-        while not comms and time.monotonic() < deadline:
-            frame = ws.recv()
-            if isinstance(frame, bytes) and (read_v1_header(frame) or {}).get("msg_type") == "comm_info_reply":
-                from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
-
-                comms = json.loads(deserialize_msg_from_ws_v1(frame)[1][3])["comms"]
-        assert len(comms) >= 5, "the figure's comms (figure, marks, scales, axes)"
-        for _ in range(20):
-            for comm_id in comms:
-                ws.send_binary(v1_message("comm_msg", {"comm_id": comm_id, "data": {"method": "request_state"}}))
-        binary_states = 0
-        ws.settimeout(5)
-        try:
-            while True:
-                frame = ws.recv()
-                header = read_v1_header(frame) if isinstance(frame, bytes) else None
-                binary_states += bool(header and header.get("msg_type") == "comm_msg")
-        except websocket.WebSocketTimeoutException:
-            pass
-        assert binary_states >= 20, "the marks answered with their state"
-    finally:
-        ws.close()  # and the client leaves
-
+    # the attack of issue 25 (no subprotocol), then the same requests flooded over the protocol Voila's page speaks
+    result = attack_kernel_websocket(served.url, kid, rounds=20)
+    assert result["legacy"] == 400, "a client without the v1 protocol must be refused"
+    assert result["comms"] >= 5, "the figure's comms (figure, marks, scales, axes)"
+    assert result["states"] >= 20, "the marks answered with their state"
     assert server_rss_mb(served) - before < 200
     for url in [f"{served.url}voila/static/voila.js", f"{served.url}voila/tree"]:
         status, _, seconds = get(url, timeout=10)
@@ -252,12 +205,13 @@ def test_voila_refuses_files_outside_the_examples_kernels_without_a_page_and_cod
 
     # code sent to a page's kernel is not run: Voila passes only widget (comm) and info messages
     status, body, _ = get(served.page(PROBE), client="192.0.2.20")
+    assert status == 200
     kid = page_kernel(body)
     marker = served.folder / "ran.txt"
     ws = websocket.create_connection(f"{served.url.replace('http', 'ws', 1)}api/kernels/{kid}/channels",
                                      timeout=30, subprotocols=[V1_PROTOCOL])
     try:
-        ws.send_binary(v1_message("execute_request", {"code": f"open({str(marker)!r}, 'w').write('x')",
+        ws.send_binary(kernel_message_v1("execute_request", {"code": f"open({str(marker)!r}, 'w').write('x')",
                                                       "silent": False, "store_history": False,
                                                       "user_expressions": {}, "allow_stdin": False}))
         time.sleep(3)
