@@ -17,6 +17,10 @@ Three pieces, none of which imports torch (the kernels do, the server does not):
   Voila not to move), so the URL it prints is the one that serves; it stops Voila and every kernel on
   SIGTERM, SIGINT (Ctrl-C) or SIGHUP within a few seconds.
 
+The gallery's Voila process also applies :mod:`rnn_widgets.gallery_guard` (no anonymous visitor can freeze the
+server or hold more than a few kernels) and starts kernels as forks of one process that has imported torch
+(:mod:`rnn_widgets.kernel_fork`).
+
 ``python -m rnn_widgets.gallery --config JSON VOILA-ARGS...`` is the Voila process itself (used by :func:`serve`).
 """
 from __future__ import annotations
