@@ -53,9 +53,10 @@ def test_close_closes_every_widget_of_the_tree_and_drops_what_it_holds(name):
     assert not set(ids) & set(_instances)
     assert w.closed and w.children == () and w.controls == {} and w.figures == {}
     w.close()  # closing twice does nothing
-    for trait in w.class_traits(config=True):  # a knob set after close() is ignored, never a traceback
+    for trait in w.class_traits(config=True):  # a knob set after close() says the widget is closed (issue 28)
         if trait != "device":
-            setattr(w, trait, getattr(widget_class(name), trait).default_value)
+            with pytest.raises(RuntimeError, match=f"^{name} is closed: cannot set {trait}"):
+                setattr(w, trait, getattr(widget_class(name), trait).default_value)
 
 
 @pytest.mark.slow

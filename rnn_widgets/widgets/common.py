@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -120,7 +121,7 @@ def close_tree(root: W.Widget, *extra) -> None:
 
 def _bad_value(name: str, value) -> str | None:
     """Why a value no knob accepts is wrong: NaN or ±inf for a number, a lone surrogate in text."""
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
         return f"{name} must be a finite number, got {value!r}."
     if isinstance(value, str):
         try:
@@ -129,6 +130,121 @@ def _bad_value(name: str, value) -> str | None:
             return (f"{name} contains a lone surrogate (U+{ord(value[exc.start]):04X}) at position {exc.start}: "
                     "half of a UTF-16 pair, not a character. Delete it, or paste the text again.")
     return None
+
+
+def _parts(value) -> Iterable:
+    """What a value holds that is sent as JSON: list and tuple items, dict keys and values, the items of a text
+    or object array (numbers in arrays go as binary buffers, where NaN is a gap in a line, not an error)."""
+    if isinstance(value, dict):
+        return [*value.keys(), *value.values()]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "UO":
+        return value.ravel().tolist()
+    return ()
+
+
+def _unsendable(name: str, value) -> str | None:
+    """:func:`_bad_value` for ``value`` and everything in it, and for the synced state of each widget in it that
+    no guard watches yet (a widget joining a tree is checked once, then guarded: see :func:`guard`)."""
+    why = _bad_value(name, value)
+    if why or not isinstance(value, (dict, list, tuple, set, frozenset, np.ndarray, W.Widget)):
+        return why
+    if isinstance(value, W.Widget):
+        return None if _guarded(value) else _unsendable_state(value)
+    for part in _parts(value):
+        why = _unsendable(name, part)
+        if why:
+            return why
+    return None
+
+
+#: traits of ipywidgets' own machinery, not state: never guarded
+_MACHINERY = frozenset({"comm", "keys", "log"})
+#: the attribute that marks a guarded widget (it holds the traits the guard leaves to the widget's owner)
+_GUARD = "_rnn_guard"
+
+
+def _guarded(widget: W.Widget) -> bool:
+    return _GUARD in widget.__dict__ or isinstance(widget, LessonWidget)  # a lesson widget guards its class
+
+
+def _guarded_names(widget: W.Widget) -> list[str]:
+    """The traits a guard watches: the synced ones (what the browser gets) and the public ones."""
+    return [n for n, t in widget.traits().items()
+            if n not in _MACHINERY and (t.metadata.get("sync") or not n.startswith("_"))]
+
+
+def _unsendable_state(widget: W.Widget) -> str | None:
+    """Guard ``widget``, then say what in its current state could not be sent, if anything."""
+    guard(widget)
+    for name in widget.keys:
+        why = _unsendable(name, getattr(widget, name, None))
+        if why:
+            return f"{type(widget).__name__}: {why}"
+    return None
+
+
+def reported_by_owner(widget: W.Widget, *names: str) -> None:
+    """Leave ``names`` out of ``widget``'s guard: its owner reports a bad value there in the widget (a banner,
+    a message) instead of a TraitError, which from the browser would end in the kernel's log, unseen."""
+    widget.__dict__.setdefault("_rnn_reported", set()).update(names)
+
+
+def guard(widget: W.Widget) -> None:
+    """From now on, ``widget`` refuses (TraitError) a value its state could not be sent with: NaN or ±inf, a
+    lone surrogate (jupyter_client's JSON would fail, or send a byte that is not UTF-8), in the value or in
+    anything it holds. Its own validators still run after this one. Guarding twice does nothing."""
+    if _guarded(widget):
+        return
+    left = frozenset(widget.__dict__.get("_rnn_reported", ()))
+    widget.__dict__[_GUARD] = left
+    for name in _guarded_names(widget):
+        if name not in left:
+            widget._register_validator(_SendableCheck(widget._trait_validators.get(name)), [name])
+
+
+class _SendableCheck:
+    """A widget's validator for one trait: refuse what could not be sent, then run the trait's own validator."""
+
+    def __init__(self, then):
+        self.then = then
+
+    def __call__(self, widget, proposal):
+        name, value = proposal["trait"].name, proposal["value"]
+        why = _unsendable(name, value)
+        if why:
+            raise traitlets.TraitError(f"{type(widget).__name__}: {why}")
+        if self.then is None:
+            return value
+        try:
+            return self.then(widget, proposal)
+        except ArithmeticError as exc:  # FloatLogSlider's own check computes base ** 1e308
+            raise traitlets.TraitError(f"{type(widget).__name__}: {name} = {value!r:.40} is out of range ({exc}).") \
+                from exc
+
+
+def guard_tree(root: W.Widget, *extra) -> None:
+    """:func:`guard` every widget of :func:`widget_tree` (what the user can reach: ``w.controls[...]``,
+    figures, marks, layouts, styles)."""
+    for widget in widget_tree(root, *extra):
+        guard(widget)
+
+
+def _open_only(func: Callable, what: str = "") -> Callable:
+    """A public method (or property getter) of a lesson widget that says so when the widget is closed (its
+    models are gone)."""
+    if getattr(func, "_open_only", False):
+        return func
+    what = what or f"call {func.__name__}()"
+
+    @functools.wraps(func)
+    def method(self, *args, **kwargs):
+        self._check_open(what)
+        return func(self, *args, **kwargs)
+
+    method._open_only = True
+    return method
 
 
 #: attributes every ipywidgets Box has; close() drops the ones a lesson widget adds
@@ -160,24 +276,76 @@ class LessonWidget(W.VBox):
         config=True)
 
     def __init_subclass__(cls, **kwargs):
-        """Every Float trait refuses NaN and ±inf (a bounded Float lets NaN through: every comparison with NaN
-        is false), and every Unicode trait refuses lone surrogates; a trait with its own ``@validate`` keeps it."""
+        """Every trait, inherited ones included (``tooltip``, ``layout``…), refuses what could not be sent: NaN
+        and ±inf (a bounded Float lets NaN through: every comparison with NaN is false), lone surrogates, and a
+        text longer than its ``max_length`` tag; a trait with its own ``@validate`` keeps it. Each widget of the
+        tree is guarded too once built (:func:`guard`), and the public methods say so when the widget is closed."""
         super().__init_subclass__(**kwargs)
+        cls._validate_every_trait()
+        for name, value in list(vars(cls).items()):
+            if name.startswith("_") or name == "close":
+                continue
+            if inspect.isfunction(value):
+                setattr(cls, name, _open_only(value))
+            elif isinstance(value, property) and value.fget is not None:
+                getter = _open_only(value.fget, f"read {name}")
+                setattr(cls, name, property(getter, value.fset, value.fdel, value.__doc__))
+        if "__init__" in vars(cls):
+            cls.__init__ = LessonWidget._guarding(vars(cls)["__init__"])
+
+    @classmethod
+    def _validate_every_trait(cls) -> None:
+        """Register :meth:`_well_formed` for every synced or public trait no ``@validate`` of the class handles."""
         handled = {n for klass in cls.__mro__ for v in vars(klass).values()
                    if isinstance(v, traitlets.ValidateHandler) for n in v.trait_names}
-        names = [n for n, v in vars(cls).items()
-                 if isinstance(v, (traitlets.Float, traitlets.Unicode)) and n not in handled]
+        # the class's own traits are not in class_traits() yet: traitlets sets them up after this hook
+        traits = {**cls.class_traits(), **{n: t for n, t in vars(cls).items() if isinstance(t, traitlets.TraitType)}}
+        names = [n for n, t in traits.items()
+                 if n not in handled and n not in _MACHINERY and (t.metadata.get("sync") or not n.startswith("_"))]
         if names:
             attr = f"_well_formed_{cls.__name__}"
             handler = traitlets.validate(*names)(LessonWidget._well_formed)
             setattr(cls, attr, handler)
             handler.class_init(cls, attr)
 
+    @staticmethod
+    def _guarding(init: Callable) -> Callable:
+        """A constructor that guards the whole tree once built (guarding twice does nothing)."""
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            guard_tree(self, *vars(self).values())
+        return __init__
+
     def _well_formed(self, proposal):
-        why = _bad_value(proposal["trait"].name, proposal["value"])
+        trait, value = proposal["trait"], proposal["value"]
+        why = _unsendable(trait.name, value)
+        longest = trait.metadata.get("max_length")
+        if not why and longest is not None and isinstance(value, str) and len(value) > longest:
+            # a text the widget never reads whole is refused where it comes in, whatever mode is on
+            why = f"{trait.name} has {len(value):,} characters; this widget reads at most {longest:,}."
         if why:
             raise traitlets.TraitError(f"{type(self).__name__}: {why}")
-        return proposal["value"]
+        return value
+
+    # ------------------------------------------------------------------ closed
+    def _check_open(self, what: str) -> None:
+        """RuntimeError once the widget is closed: close() dropped its models and figures, so nothing it could
+        do now would be seen (and most of it would fail deep inside)."""
+        if self.__dict__.get("_closed") and not self.__dict__.get("_closing"):
+            name = type(self).__name__
+            raise RuntimeError(f"{name} is closed: cannot {what} (close() released its models and figures). "
+                               f"Make a new {name}() to go on.")
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_") and name not in _MACHINERY and self.has_trait(name):
+            self._check_open(f"set {name}")
+        super().__setattr__(name, value)
+
+    def set_trait(self, name, value):
+        if not name.startswith("_") and name not in _MACHINERY:
+            self._check_open(f"set {name}")
+        super().set_trait(name, value)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -209,6 +377,7 @@ class LessonWidget(W.VBox):
         becomes the banner's message (the trait and the control keep the last good value)."""
         control.value = getattr(self, trait)
         self._links.append(_ControlLink(self, trait, control))
+        reported_by_owner(control, "value")  # the link says what is wrong in the banner
         control.style.description_width = "initial"
         if isinstance(control, W.ToggleButtons):
             control.style.button_width = "auto"
@@ -239,6 +408,7 @@ class LessonWidget(W.VBox):
         self.children = [header, self.a11y, self.equation, self.error, controls_box, *self.body]
         self.layout.max_width = "900px"
 
+    @_open_only
     def prepare_static_frame(self) -> None:
         """Called before a static page freezes a frame (see rnn_widgets.export); most widgets need nothing."""
 
@@ -246,20 +416,24 @@ class LessonWidget(W.VBox):
     def close(self) -> None:
         """Close the whole widget tree (controls, figures, marks, scales, axes, layouts), stop its background
         work and drop what the widget holds (models, results), so that nothing of it stays in memory even while
-        a variable still names it (contract 13). Closing twice does nothing."""
+        a variable still names it (contract 13). Closing twice does nothing; anything else done to a closed
+        widget (a public method, setting a trait) raises RuntimeError saying it is closed."""
         if self.__dict__.get("_closed", True):  # closed already, or the constructor failed before any child
             super().close()
             return
-        self._closed = True
-        for link in self._links:
-            link.unlink()
-        self.unobserve_all()
-        close_tree(self, *vars(self).values())  # a panel with a thread (live training) stops it in its close()
-        super().close()
-        self.children = ()
-        for name in [n for n in vars(self) if n not in _BOX_ATTRIBUTES and n != "_closed"]:
-            value = getattr(self, name)
-            setattr(self, name, type(value)() if isinstance(value, (dict, list, str)) else None)
+        self._closed = self._closing = True
+        try:
+            for link in self._links:
+                link.unlink()
+            self.unobserve_all()
+            close_tree(self, *vars(self).values())  # a panel with a thread (live training) stops it in its close()
+            super().close()
+            self.children = ()
+            for name in [n for n in vars(self) if n not in _BOX_ATTRIBUTES and n not in ("_closed", "_closing")]:
+                value = getattr(self, name)
+                setattr(self, name, type(value)() if isinstance(value, (dict, list, str)) else None)
+        finally:
+            self._closing = False
 
     @property
     def closed(self) -> bool:
@@ -271,6 +445,7 @@ class LessonWidget(W.VBox):
         return self.__dict__.get("_error_message", "")
 
     # ------------------------------------------------------------------ running
+    @_open_only
     def show_error(self, message: str) -> None:
         """Show a message in the banner instead of a traceback; the figures keep their last state."""
         self._error_message = str(message)
@@ -280,6 +455,7 @@ class LessonWidget(W.VBox):
         )
         self.error.layout.display = ""
 
+    @_open_only
     def clear_error(self) -> None:
         self._error_message = ""
         self.error.value = ""

@@ -14,7 +14,7 @@ import torch
 
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
 from .charts import fit_y, line_chart
-from .common import PALETTE, _bad_value, close_tree, esc, fmt
+from .common import PALETTE, _bad_value, close_tree, esc, fmt, guard_tree, reported_by_owner
 
 SEQ_LEN = 48
 HELD_OUT = 0.1  # the end of the student's text is never trained on: its loss says whether the model generalises
@@ -106,8 +106,11 @@ class LiveTraining(W.VBox):
         self.error: str | None = None  # what stopped the last run, if it failed
         self.train_button.on_click(lambda _: self.start())
         self.stop_button.on_click(lambda _: self.stop())
+        self.text_area.observe(self._text_edited, names="value")
+        reported_by_owner(self.text_area, "value")  # the panel's message says what is wrong with a text
         super().__init__([self.text_area, W.HBox([self.steps, self.train_button, self.stop_button, self.progress]),
                           self.message, self.fig, self.samples])
+        guard_tree(self, self.fig)  # every other text and number refuses what could not be sent (common.guard)
 
     @property
     def running(self) -> bool:
@@ -133,7 +136,7 @@ class LiveTraining(W.VBox):
         try:
             self._check(text)
         except ValueError as exc:
-            self.message.value = f"<div role='alert' style='color:#b35806'>{esc(exc)}</div>"
+            self._alert(str(exc))
             return False
         self.message.value = ""
         self._text, self.error = text, None
@@ -158,6 +161,19 @@ class LiveTraining(W.VBox):
             _TRAINING.add(self)
             self._thread.start()
         return True
+
+    def _alert(self, words: str) -> None:
+        """The panel's message about bad input, read out by screen readers."""
+        self.message.value = f"<div role='alert' style='color:#b35806'>{esc(words)}</div>"
+
+    def _text_edited(self, change) -> None:
+        """A text that could not even be sent back to the browser (a lone surrogate, from a paste) is not kept:
+        the box goes back to the last good text and the message says why (a TraitError from the browser's
+        message would only reach the kernel's log)."""
+        why = _bad_value("The training text", change.new)
+        if why:
+            self.text_area.value = change.old
+            self._alert(why)
 
     def _fit(self, trainer: Trainer) -> None:
         """The run; whatever goes wrong is said in the panel, never left as a dead thread with Stop enabled."""
