@@ -97,15 +97,19 @@ class GenerationWidget(LessonWidget):
                                   train_box])
         self.session: GenerationSession | None = None
         self.observe(lambda _: self._run(self.reset), names=["prompt", "seed", "model_choice"])
-        self.observe(lambda _: self._run(self._draw), names=["temperature", "top_k", "greedy"])
+        self.observe(lambda _: self._run(self._redraw), names=["temperature", "top_k", "greedy"])
         self._run(self.reset)
 
     # ------------------------------------------------------------------ actions
     @property
     def model(self):
+        """The model the toggle names; ValueError saying why while "your text" has no model to use."""
         if self.model_choice == "yours":
             if self.training.model is None or self.training.running:
                 raise ValueError("Train a model on your text first (below), and wait for it to finish.")
+            if self.training.error is not None:
+                raise ValueError(f"Your last training run failed ({self.training.error}): press Train again "
+                                 "(below), or choose the Shakespeare model.")
             return self.training.model.eval()
         return self.shakespeare
 
@@ -117,14 +121,26 @@ class GenerationWidget(LessonWidget):
     def generate(self, n: int) -> None:
         """Draw ``n`` characters, each fed back as the next input (at most ``MAX_GENERATED`` in one run:
         beyond it, ValueError asks for Reset)."""
-        if self.session is None:
-            self.reset()
+        self._chosen_session()
         room = MAX_GENERATED - len(self.session.generated)
         if room <= 0:
             raise ValueError(f"This run has reached its cap of {MAX_GENERATED:,} generated characters: "
                              "press Reset to start again from the prompt.")
         for _ in range(min(n, room)):
             self.session.step(self.temperature, self.top_k or None, self.greedy)
+        self._draw()
+
+    def _chosen_session(self) -> GenerationSession:
+        """The session of the model the toggle names. When the toggle has moved since it began (a switch that
+        failed while that model was training, or a new model trained since), a new one from the prompt; while the
+        chosen model is unavailable, ValueError: the banner says why and nothing is generated with another
+        model than the toggle says."""
+        if self.session is None or self.session.model is not self.model:
+            self.reset()
+        return self.session
+
+    def _redraw(self) -> None:
+        self._chosen_session()
         self._draw()
 
     def prepare_static_frame(self) -> None:
