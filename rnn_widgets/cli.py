@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
                         "'local': copy it next to the pages so they work offline")
     e.add_argument("--set", action="append", type=_setting, metavar="WIDGET.TRAIT=VALUE",
                    help="a setting of a widget's page (repeatable), e.g. --set UnrollingWidget.text='a b c'; "
-                        "a setting the widget refuses stops the export with its message (exit status 2)")
+                        "a setting the widget refuses, or one the page would ignore (LSTMGatesWidget.text while "
+                        "its source is 'remember'), stops the export with its message (exit status 2)")
     e.add_argument("--knobs", action="append", type=_knobs, metavar="WIDGET=TRAIT,TRAIT",
                    help="the knobs a widget's page keeps live (repeatable; at most 3 per page), e.g. "
                         "--knobs GradientFlowWidget=scale,model; a knob that cannot be precomputed (free text) "

@@ -18,6 +18,7 @@ import itertools
 import json
 import math
 import re
+import shlex
 import shutil
 import sys
 import sysconfig
@@ -473,7 +474,80 @@ def _make(name: str, options: dict):
         message = f"{name}: {widget.error_message}"
         widget.close()
         raise ValueError(message)
+    try:
+        for trait, value in options.items():
+            _check_setting_has_effect(widget, trait, value, options)
+    except ValueError:
+        widget.close()
+        raise
     return widget
+
+
+# ---------------------------------------------------------------------- settings that change nothing
+def applies(widget, trait: str) -> bool:
+    """Whether ``trait`` is used in the widget's present state: a widget disables or hides the control of a
+    trait its present mode does not read (LSTMGatesWidget's text while the input is the remember signal)."""
+    control = widget.controls.get(trait)
+    return control is None or not (getattr(control, "disabled", False) or control.layout.display == "none")
+
+
+def _cli_value(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def where_it_applies(name: str, trait: str, options: dict) -> tuple[str, object, object] | None:
+    """A choice (another Enum or Bool setting, its value) under which ``name``'s ``trait`` is used, found by
+    trying each on a widget made with ``options``; with the value it has there. None when no choice makes it
+    used: its control is off for another reason (GenerationWidget's model choice before any training)."""
+    probe = getattr(__import__("rnn_widgets"), name)(**options)
+    try:
+        for other, kind in probe.traits(config=True).items():
+            if other == trait or not isinstance(kind, (traitlets.Enum, traitlets.Bool)):
+                continue
+            present = getattr(probe, other)
+            for value in kind.values if isinstance(kind, traitlets.Enum) else (False, True):
+                if value != present:
+                    setattr(probe, other, value)
+                    if applies(probe, trait):
+                        return other, value, present
+            setattr(probe, other, present)
+    finally:
+        probe.close()
+    return None
+
+
+def _unused_words(name: str, trait: str, options: dict) -> str | None:
+    """Why ``trait`` changes nothing on the page and what to set instead; None if it is used after all."""
+    found = where_it_applies(name, trait, options)
+    if found is None:
+        return None
+    other, value, present = found
+    return (f"the widget does not read {trait} with {other}={_cli_value(present)}, as this page has it; it does "
+            f"with {other}={_cli_value(value)}. Add --set {shlex.quote(f'{name}.{other}={_cli_value(value)}')}")
+
+
+def _check_setting_has_effect(widget, trait: str, value, options: dict) -> None:
+    """ValueError for a setting the page would silently ignore: one the widget does not keep (it depends on
+    another setting), or one the page's mode does not read."""
+    name = type(widget).__name__
+    kept = getattr(widget, trait)
+    if kept != value:
+        raise ValueError(f"{name}.{trait}={_cli_value(value)} has no effect on this page: with the other settings "
+                         f"the widget changes it to {_cli_value(kept)}. Set a value it keeps, or the setting it "
+                         "depends on.")
+    if not applies(widget, trait):
+        why = _unused_words(name, trait, options)
+        if why is not None:
+            raise ValueError(f"{name}.{trait} has no effect on this page: {why}, or leave {trait} out.")
+
+
+def _check_knobs_have_effect(name: str, unused: list[str], options: dict) -> None:
+    """ValueError for a live knob that no frame reads: the page would offer a control that moves nothing."""
+    for trait in unused:
+        why = _unused_words(name, trait, options)
+        if why is not None:
+            raise ValueError(f"{name}: the knob {trait} would change nothing on this page: {why}, or choose "
+                             "another knob.")
 
 
 def build_page(name: str, knobs=None, **options) -> W.VBox:
@@ -483,7 +557,8 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
     ``knobs`` lists the traits kept live (default: the page's own, :data:`PAGES`); ``options`` are passed to the
     widget's constructor (e.g. ``text=`` for UnrollingWidget). A setting the widget refuses, or that leaves
     its banner showing a message, raises ValueError with the widget's message: a page of placeholder figures
-    is never written. So does a knob that cannot be precomputed, or a grid too large (:func:`resolve_knobs`).
+    is never written. So does a knob that cannot be precomputed, or a grid too large (:func:`resolve_knobs`),
+    and a setting or a knob that would change nothing on the page (:func:`applies`), with what to set instead.
     """
     widget = _make(name, options)
     try:
@@ -491,11 +566,12 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
             both = ", ".join(sorted(set(knobs) & set(options)))
             raise ValueError(f"{name}: {both} cannot be both fixed (--set) and live (--knobs)")
         live = resolve_knobs(widget, knobs)
-        frames, shared = {}, {}
+        frames, shared, used = {}, {}, set()
         for index in itertools.product(*(range(len(k.values)) for k in live)):
             for k, i in zip(live, index):
                 setattr(widget, k.trait, k.values[i])
             widget.prepare_static_frame()
+            used.update(k.trait for k in live if applies(widget, k.trait))
             where = ", ".join(f"{k.label.rstrip(' :+')} = {k.names[i]}" for k, i in zip(live, index))
             if widget.error_message:
                 raise ValueError(f"{name} at {where}: {widget.error_message}")
@@ -504,6 +580,7 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
                 raise ValueError(f"{name} at {where}: the widget does not keep {', '.join(moved)} there (it "
                                  "depends on another knob), so these knobs cannot be precomputed together")
             frames[index] = freeze(widget, shared)
+        _check_knobs_have_effect(name, [k.trait for k in live if k.trait not in used], options)
         levels: list[dict] = [{} for _ in live]
         content = _factor(frames, [len(k.values) for k in live], shared, levels)
         controls = [_knob_control(k) for k in live]

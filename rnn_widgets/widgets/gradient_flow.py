@@ -189,6 +189,8 @@ class GradientFlowWidget(LessonWidget):
                          str(self.torch_device), with_map)
 
     def _update(self) -> None:
+        # σ is the plain and skip RNNs' own: with two gated cells it changes nothing (a static page refuses it then)
+        self.controls["nonlinearity"].disabled = not {self.model, self.compare} & {"rnn", "skip"}
         rows, weight_grads = self._rows(self.model, True)
         mine, other = rows[0], self._rows(self.compare, False)[0][0]
         L = self.seq_len
