@@ -218,7 +218,7 @@ class LSTMGatesWidget(LessonWidget):
     )
 
     source = traitlets.Enum(["remember", "text"], "remember").tag(config=True)
-    text = traitlets.Unicode("To be, or not to be, that is the question:").tag(config=True)
+    text = traitlets.Unicode("To be, or not to be, that is the question:").tag(config=True, max_length=MAX_CHARS)
     length = traitlets.Int(30, min=2, max=120).tag(config=True)
     cell = traitlets.Enum(["lstm", "gru"], "lstm").tag(config=True)
     forget_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
