@@ -1,6 +1,7 @@
 """Every sentence true for the state shown (issue 12): the numbers in the widgets' words equal numbers
 recomputed here, independently where it matters (autograd Jacobians, fresh task runs)."""
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -206,3 +207,133 @@ def test_memorising_is_said_only_when_the_held_out_loss_rises_again():
     rising = memorising_words([0.5] * 10, [(10, 2.5), (20, 1.5), (30, 1.9)])
     assert "memorising" not in falling
     assert "lowest at step 20 (1.5)" in rising and "memorising" in rising
+
+
+# ---------------------------------------------------------------------- issue 22: every sentence true
+HELD_OUT = Path(__file__).resolve().parent / "data" / "tinyshakespeare_held_out.txt"
+HAMLET = "To be, or not to be, that is the question:"  # LSTMGatesWidget's default text
+GATE_CHARS = 5000  # the held-out characters the gate statistics are measured over (as the explanation says)
+
+
+def trained_gate(cell: str) -> torch.Tensor:
+    """The shipped small model's keep-gate (LSTM f, GRU z) over the first GATE_CHARS held-out characters, (T, H)."""
+    from rnn_widgets.core import load_char_model
+
+    model = load_char_model(f"small_{cell}", device="cpu")
+    ids = model.encode(HELD_OUT.read_text(encoding="utf-8")[:GATE_CHARS])
+    with torch.no_grad():
+        return model.layers[0].trace(model.embed(ids))["f" if cell == "lstm" else "z"].double()
+
+
+def test_the_trained_gates_are_not_held_open_as_the_flow_models_are():
+    text = plain(GradientFlowWidget.EXPLANATION)
+    assert "as trained ones learn to" not in text
+    f, z = trained_gate("lstm"), trained_gate("gru")
+    assert f"over {GATE_CHARS:,} characters of held-out Shakespeare" in text
+    assert f"f averages {fmt(float(f.mean()), 2)}" in text  # 0.58
+    assert f"only {int((f.mean(0) > 0.9).sum())} of its {f.shape[1]} units average f above 0.9" in text  # 6 of 128
+    assert f"z has median {float(z.median()):.1g}" in text  # 0.003
+    assert int((z.mean(0) > 0.9).sum()) == 0 and "no unit averages z above 0.9" in text
+    # the flow widget's own LSTM and GRU are built with f ≈ z ≈ 0.95, at the default input and scale
+    from rnn_widgets.core.jacobians import _with_recurrent_scale
+
+    x = torch.randn(50, 1, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    for kind, gate in (("lstm", "f"), ("gru", "z")):
+        built = _with_recurrent_scale(flow_model(kind), 0.9).trace(x)[gate].detach()
+        assert fmt(float(built.mean()), 2) == "0.95"
+    assert "f ≈ z ≈ 0.95" in text
+
+
+def test_the_slopes_and_what_the_map_shows():
+    text = plain(GradientFlowWidget.EXPLANATION)
+    assert "tanh and sigmoid have σ′ ≤ 1" not in text
+    z = torch.linspace(-10, 10, 20001, dtype=torch.float64)
+    assert float((1 - torch.tanh(z) ** 2).max()) == pytest.approx(1.0)
+    assert float((torch.sigmoid(z) * (1 - torch.sigmoid(z))).max()) == pytest.approx(0.25)
+    assert "tanh′ ≤ 1 and sigmoid′ ≤ ¼" in text
+    tanh0 = gradient_norms(flow_model("rnn", "tanh"), 50, MAP_SCALES, 0).norms[:, 0].numpy()
+    assert MAP_SCALES[np.argmax(tanh0 > 1)] == 1.6 and "from 1.6 at L = 50" in text
+    sig0 = gradient_norms(flow_model("rnn", "sigmoid"), 50, MAP_SCALES, 0).norms[:, 0].numpy()
+    assert (sig0 < 1).all() and f"({fmt(float(sig0[-1]))} at step 0 at scale 2, L = 50)" in text  # 4.50e-19
+    from rnn_widgets.core.flow import step_jacobian_norms
+
+    assert float(step_jacobian_norms(flow_model("rnn", "sigmoid"), 50, 2.0).max()) <= 0.5
+    assert "no factor exceeds scale/4 ≤ 0.5" in text
+    w = GradientFlowWidget(nonlinearity="sigmoid", scale=2.0)
+    assert "it stays below 1 up to scale 2.0" in plain(w.summaries["map"].value)
+
+
+def test_the_weight_scale_is_what_the_explanation_defines():
+    model = flow_model("rnn")
+    Wa = model.W[:, :16].detach()
+    torch.testing.assert_close(Wa.T @ Wa, torch.eye(16, dtype=Wa.dtype))  # orthogonal: the scale is the stretch
+    assert "times the <b>weight scale</b>" in GradientFlowWidget.EXPLANATION
+
+
+def test_a_skip_connection_can_still_vanish():
+    from rnn_widgets.core import RNN
+
+    rnn = RNN(4, 16, "identity", skip=True, dtype=torch.float64)
+    with torch.no_grad():
+        rnn.W[:, :16] = -0.9 * torch.eye(16, dtype=torch.float64)
+    x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    a0 = torch.zeros(16, dtype=torch.float64, requires_grad=True)
+    a = a0
+    for l in range(50):
+        a = a + rnn.W @ torch.cat([a, x[l]]) + rnn.b
+    u = torch.ones(16, dtype=torch.float64) / 4.0  # ‖u‖ = 1, so ‖dℓ/da⁽ᴸ⁾‖ = 1
+    (g,) = torch.autograd.grad(u @ a, a0)
+    assert float(g.norm()) == pytest.approx(0.1 ** 50, rel=1e-9)  # I + J = 0.1·I per step: 1e-50 over 50 steps
+    assert "W<sub>a</sub> = −0.9·I with σ = identity leaves 0.1·I per step" in GradientFlowWidget.EXPLANATION
+    assert "no longer shrinks" not in GradientFlowWidget.EXPLANATION
+
+
+def test_rho_is_the_rms_slope_not_the_largest():
+    from rnn_widgets.core.flow import decay_rate
+
+    w = GradientFlowWidget()
+    model = flow_model("rnn", "tanh", seed=0)
+    x = torch.randn(50, 1, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    Wa, Wx, b = 0.9 * model.W[:, :16].detach(), model.W[:, 16:].detach(), model.b.detach()
+    a, rms, largest = torch.zeros(16, dtype=torch.float64), [], []
+    for l in range(50):
+        a = torch.tanh(Wa @ a + Wx @ x[l, 0] + b)
+        slope = 1 - a ** 2
+        rms.append(slope.pow(2).mean().sqrt().log())
+        largest.append(slope.max().log())
+    typical = 0.9 * float(torch.stack(rms).mean().exp())
+    text = plain(w.summaries["lines"].value)
+    assert number_after(text, "the weight scale × the RMS slope is") == fmt(typical) == "0.766"
+    assert fmt(0.9 * float(torch.stack(largest).mean().exp())) == number_after(text, "Jacobian has norm") == "0.897"
+    rho = decay_rate(torch.from_numpy(w.lines.y[0]))
+    assert abs(typical - rho) / rho < 0.005  # "within 0.5% of ρ" (05 Q2)
+
+
+def test_clipping_says_which_w_and_that_it_cannot_help_a_vanishing_gradient():
+    from rnn_widgets.core.jacobians import _with_recurrent_scale
+
+    w = GradientFlowWidget()
+    # the effective W: the recurrent block already multiplied by 0.9, run at scale 1
+    scaled = _with_recurrent_scale(flow_model("rnn", "tanh", seed=0), 0.9)
+    effective = clip_summary(gradient_norms(scaled, 50, [1.0], 0).weight_grads, 1.0)[0]
+    text = plain(w.summaries["clipping"].value)
+    assert number_after(text, "against the W the model runs with, W_a × the weight scale, it is") == fmt(effective)
+    assert fmt(effective) == "3.2" and number_after(text, "‖dℓ/d(W, b)‖ =") == "3.08"
+    at0 = float(w.lines.y[0][0])
+    assert at0 < 0.01 * float(w.lines.y[0][-1])
+    assert f"Here the gradient vanishes (‖dℓ/da⁽⁰⁾‖ = {fmt(at0)}" in text and "cannot help" in text
+    exploding = GradientFlowWidget(scale=1.7)
+    assert exploding.lines.y[0][0] > exploding.lines.y[0][-1]
+    assert "vanishes" not in exploding.summaries["clipping"].value
+    assert "Clipping cannot help a vanishing gradient" not in GradientFlowWidget.EXPLANATION  # said once, as below
+    assert "clipping by value clamps each entry" in GradientFlowWidget.EXPLANATION
+    assert "Neither can help a vanishing gradient" in GradientFlowWidget.EXPLANATION
+
+
+def test_the_lstm_slows_vanishing_and_does_not_stop_it():
+    w = GradientFlowWidget(model="lstm", seq_len=300)
+    norms = w.lines.y[0]
+    factor = fmt(norms[-1] / norms[0])
+    assert number_after(w.summaries["lines"].value, "shrinks by a factor") == factor == "86.6"
+    assert f"by a factor {factor} over L = 300" in GradientFlowWidget.EXPLANATION
+    assert "it does not stop it" in GradientFlowWidget.EXPLANATION

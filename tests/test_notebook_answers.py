@@ -50,14 +50,22 @@ ANSWERS = [
     ("04_generation", lambda: generated(temperature=0.3), "entropy", "0.503 nats per step"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "map", "it first exceeds 1 at scale 1.6"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(nonlinearity="identity"), "map", "1.1"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(nonlinearity="sigmoid"), "map",
+     "it stays below 1 up to scale 2.0"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "lines", "0.763"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "lines", "0.897"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "lines", "the weight scale × the RMS slope is 0.766"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(model="skip", scale=0.5), "lines",
      "it grows by a factor 52.9 over the 50 steps"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(model="skip", scale=0.5), "lines", "1.13"),
-    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "0.325"),
-    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "cosine 1.000000"),
-    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "0.308"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "lines",
+     "it grows by a factor 51.6 over the 50 steps"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "‖dℓ/d(W, b)‖ = 259"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "multiplied by 0.00387 to 1"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "cosine 1.000000"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping",
+     "move the weights by 25.9; clipped, by 0.1"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "‖dℓ/da⁽⁰⁾‖ = 1.64e-06"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(forget_bias=-6.0), "cell", "11.9%"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(forget_bias=-6.0), "gradients", "1.71e-28"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients", "0.372"),
@@ -114,3 +122,60 @@ def test_every_lecture_notebook_asks_predict_then_check_questions_with_answers()
         text = answers_text(path.stem)
         assert 3 <= text.count("**Predict first**") <= 5, path.name
         assert text.count("<details><summary>Answer</summary>") == text.count("**Predict first**"), path.name
+
+
+# ---------------------------------------------------------------------- numbers the answers compute, not the widgets
+def test_the_skip_connections_vanishing_example():
+    import torch
+
+    from rnn_widgets.core import RNN
+    from rnn_widgets.core.jacobians import backward_states
+
+    rnn = RNN(4, 16, "identity", skip=True, dtype=torch.float64)
+    with torch.no_grad():
+        rnn.W[:, :16] = -0.9 * torch.eye(16, dtype=torch.float64)
+    x = torch.randn(50, 1, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    u = torch.full((16,), 0.25, dtype=torch.float64)  # a unit vector
+    states, _ = backward_states(rnn, x, u)
+    norms = states["a"][:, 0].norm(dim=-1)
+    assert float(norms[0] / norms[-1]) == pytest.approx(1e-50, rel=1e-9)
+    assert "the gradient shrinks to 1e-50 of itself" in answers_text("05_gradient_flow")
+    assert "cannot vanish" not in answers_text("05_gradient_flow")
+    plain_default = rw.GradientFlowWidget().lines.y[0]
+    assert plain_default[0] / plain_default[-1] > 1e-50  # "faster than the plain RNN's at the defaults"
+
+
+def test_rho_and_the_rms_slope_agree_within_half_a_percent():
+    import torch
+
+    from rnn_widgets.core.flow import decay_rate
+    from rnn_widgets.widgets.gradient_flow import rms_slope_factor
+
+    w = rw.GradientFlowWidget()
+    rho = decay_rate(torch.from_numpy(w.lines.y[0]))
+    assert abs(rms_slope_factor("tanh", 50, 0.9, 0, "cpu") - rho) / rho < 0.005
+    assert "within 0.5% of ρ" in answers_text("05_gradient_flow")
+    assert "misalign" not in answers_text("05_gradient_flow")
+
+
+def test_sigmoid_factors_are_at_most_half_up_to_scale_2():
+    from rnn_widgets.core.flow import flow_model, step_jacobian_norms
+
+    assert float(step_jacobian_norms(flow_model("rnn", "sigmoid"), 50, 2.0).max()) <= 0.5
+    assert "up to scale 2 every one is at most 0.5" in answers_text("05_gradient_flow")
+
+
+def test_the_weight_scale_stretches_every_vector_by_itself():
+    import torch
+
+    from rnn_widgets.widgets.weight_sharing import weight_sharing_gradients
+
+    shared, _ = weight_sharing_gradients(20, 0.3, "last")
+    inputs = torch.stack([use.inp for use in shared.trace.affine]).reshape(20, -1).detach()
+    outputs = torch.stack([use.out for use in shared.trace.affine]).reshape(20, -1).detach()
+    # W and b from what each step put in and got out: out = [inp, 1] @ [W | b]ᵀ
+    Wb = torch.linalg.lstsq(torch.cat([inputs, torch.ones(20, 1, dtype=inputs.dtype)], 1), outputs).solution.T
+    H = outputs.shape[1]
+    stretch = torch.linalg.svdvals(Wb[:, :H])
+    torch.testing.assert_close(stretch, torch.full_like(stretch, 0.3))
+    assert "it stretches every vector by exactly that factor" in answers_text("02_weight_sharing")
