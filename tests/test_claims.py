@@ -21,7 +21,10 @@ from rnn_widgets.core.tasks import (
     LONGEST,
     MAX_LEN,
     accuracy_by_length,
+    accuracy_by_position,
+    run_topology,
     shipped_accuracy_by_length,
+    shipped_accuracy_by_position,
 )
 from rnn_widgets.widgets.common import fmt
 from rnn_widgets.widgets.gradient_flow import MAP_SCALES
@@ -337,3 +340,43 @@ def test_the_lstm_slows_vanishing_and_does_not_stop_it():
     assert number_after(w.summaries["lines"].value, "shrinks by a factor") == factor == "86.6"
     assert f"by a factor {factor} over L = 300" in GradientFlowWidget.EXPLANATION
     assert "it does not stop it" in GradientFlowWidget.EXPLANATION
+
+
+def test_longer_strings_fail_by_memory_and_the_widget_shows_it_per_position():
+    topology = "many-to-many (encoder-decoder)"
+    fresh, shipped = accuracy_by_position(topology), shipped_accuracy_by_position(topology)
+    np.testing.assert_allclose(np.concatenate(fresh["positions"]), np.concatenate(shipped["positions"]), atol=1e-4)
+    np.testing.assert_allclose(fresh["whole"], shipped["whole"], atol=1e-4)
+    lengths = shipped_accuracy_by_length(topology)  # the same examples: the positions average to each length's
+    assert [np.mean(p) for p in shipped["positions"]] == pytest.approx(lengths, abs=1e-4)
+    at16 = shipped["positions"][LONGEST - 1]
+    assert at16[0] == 1.0 and at16[-1] <= 0.11 and shipped["whole"][LONGEST - 1] == 0.0
+    w = TopologiesWidget(topology=topology, input_len=LONGEST)
+    np.testing.assert_allclose(w.position_line.y, at16)
+    text = plain(w.summaries["lengths"].value)
+    assert f"first written to last: {fmt(100 * at16[0], 3)}% to {fmt(100 * at16[-1], 3)}% (chance: 10%)" in text
+    assert "every output right: 0% of the examples" in text
+    assert "§1.2's warning, that" not in w.EXPLANATION and "What fails is memory" in w.EXPLANATION
+    assert "falls to about chance, 1 in 10, by length 16" in w.EXPLANATION
+    one_answer = TopologiesWidget(topology="many-to-one").position_line
+    assert not one_answer.visible and not one_answer.display_legend  # no key for a line not drawn
+
+
+@pytest.mark.parametrize("topology", ["one-to-many", "many-to-many (synced)"])
+def test_the_shipped_position_accuracies_are_reproducible(topology):
+    fresh, shipped = accuracy_by_position(topology), shipped_accuracy_by_position(topology)
+    np.testing.assert_allclose(np.concatenate(fresh["positions"]), np.concatenate(shipped["positions"]), atol=1e-4)
+    np.testing.assert_allclose(fresh["whole"], shipped["whole"], atol=1e-4)
+
+
+def test_the_running_sum_names_its_tolerance():
+    from rnn_widgets.core.tasks import TOLERANCE
+
+    w = TopologiesWidget(topology="many-to-many (synced)", input_len=16)
+    ex = run_topology("many-to-many (synced)", 16, 4, 0)
+    off = [abs(o - t) for o, t in zip(ex.outputs, ex.targets)]
+    assert max(off) > 0 and max(off) < TOLERANCE  # not equal, yet all counted right
+    right = sum(d < TOLERANCE for d in off)
+    assert f"({right} of 16 right to within ±{TOLERANCE})" in plain(w.summaries["diagram"].value)
+    assert f"outputs right (to within ±{TOLERANCE})" in plain(w.summaries["lengths"].value)
+    assert f"for the running sum: off by {TOLERANCE} or more" in w.EXPLANATION

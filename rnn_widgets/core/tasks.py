@@ -31,6 +31,11 @@ MAX_LEN = 8  # the models were trained on lengths 1 … MAX_LEN
 LONGEST = 16  # the widget lets students go this far: past MAX_LEN the models meet lengths they never saw
 WEIGHTS = "topologies.pt"
 LENGTHS_FILE = "topology_lengths.json"  # accuracy_by_length, measured by scripts/measure_topology_lengths.py
+POSITIONS_FILE = "topology_positions.json"  # accuracy_by_position, written by write_position_table()
+#: the running sum's output counts as right within this distance of the true sum (it is a real number)
+TOLERANCE = 0.15
+#: the topologies whose output is a sequence, so that its positions have an accuracy each
+SEQUENCE_OUT = ("one-to-many", "many-to-many (encoder-decoder)", "many-to-many (synced)")
 
 
 def one_hot(d: Tensor, size: int = DIGITS + 1) -> Tensor:
@@ -115,7 +120,7 @@ class Example:
 
 
 def _close(o, t) -> bool:
-    return o == t if isinstance(t, (int, str)) else abs(o - t) < 0.15
+    return o == t if isinstance(t, (int, str)) else abs(o - t) < TOLERANCE
 
 
 def make_models() -> dict[str, nn.Module]:
@@ -172,21 +177,14 @@ def run_topology(topology: str, input_len: int, output_len: int, seed: int = 0) 
     raise ValueError(f"unknown topology {topology!r}")
 
 
-@functools.lru_cache(maxsize=8)
-@torch.no_grad()
-def accuracy_by_length(topology: str, lengths: tuple[int, ...] = tuple(range(1, LONGEST + 1)),
-                       examples: int = 200, seed: int = 12345) -> tuple[float, ...]:
-    """The shipped model's accuracy at each length (fraction of output digits or answers right, on
-    ``examples`` fresh random examples per length, one batched run each), so a plot shows §1.2's
-    "hard to generalize to longer sequences" past the trained lengths 1 … MAX_LEN.
-
-    The length is the output length for one-to-many and the input length for the others.
-    """
+def _right_answers(topology: str, lengths: tuple[int, ...], examples: int, seed: int):
+    """For each length n in order, ``(n, right)``: which outputs of ``examples`` fresh random examples the shipped
+    model got right, ``(outputs, examples)`` bool, outputs in the order written (one row for many-to-one). One
+    generator serves all lengths in turn, so the examples of a length depend on the lengths before it."""
     if topology == "one-to-one":
         raise ValueError("one-to-one has no sequence length")
     g = torch.Generator().manual_seed(seed)
     m = load_task_models()
-    out = []
     for n in lengths:
         if topology == "one-to-many":
             d = torch.randint(0, DIGITS, (examples,), generator=g)
@@ -194,17 +192,70 @@ def accuracy_by_length(topology: str, lengths: tuple[int, ...] = tuple(range(1, 
             right = guess == (d + torch.arange(1, n + 1)[:, None]) % DIGITS
         elif topology == "many-to-one":
             x = torch.rand(n, examples, 1, generator=g) * 2 - 1
-            right = (m["sign"](x) > 0) == (x.sum((0, 2)) > 0)
+            right = ((m["sign"](x) > 0) == (x.sum((0, 2)) > 0))[None]
         elif topology == "many-to-many (synced)":
             x = torch.rand(n, examples, 1, generator=g) - 0.5
-            right = (m["running"](x) - x[..., 0].cumsum(0)).abs() < 0.15
+            right = (m["running"](x) - x[..., 0].cumsum(0)).abs() < TOLERANCE
         elif topology == "many-to-many (encoder-decoder)":
             d = torch.randint(0, DIGITS, (n, examples), generator=g)
             right = m["reverse"](d, n).argmax(-1) == d.flip(0)
         else:
             raise ValueError(f"unknown topology {topology!r}")
-        out.append(float(right.float().mean()))
-    return tuple(out)
+        yield n, right
+
+
+@functools.lru_cache(maxsize=8)
+@torch.no_grad()
+def accuracy_by_length(topology: str, lengths: tuple[int, ...] = tuple(range(1, LONGEST + 1)),
+                       examples: int = 200, seed: int = 12345) -> tuple[float, ...]:
+    """The shipped model's accuracy at each length (fraction of output digits or answers right, on
+    ``examples`` fresh random examples per length, one batched run each), so a plot shows how the models do
+    past the trained lengths 1 … MAX_LEN.
+
+    The length is the output length for one-to-many and the input length for the others.
+    """
+    return tuple(float(right.float().mean()) for _, right in _right_answers(topology, lengths, examples, seed))
+
+
+@functools.lru_cache(maxsize=8)
+@torch.no_grad()
+def accuracy_by_position(topology: str, lengths: tuple[int, ...] = tuple(range(1, LONGEST + 1)),
+                         examples: int = 200, seed: int = 12345) -> dict:
+    """For each length, the fraction right at each output position (in the order written) and the fraction of
+    examples whose outputs are all right: ``{"positions": [[…] per length], "whole": [… per length]}``.
+
+    The same examples as :func:`accuracy_by_length` (same lengths, seed and order), so each length's positions
+    average to its accuracy there. The encoder-decoder writes the digit it read first last: where a state cannot
+    hold the whole string, the last positions fall to chance (1/10).
+    """
+    if topology not in SEQUENCE_OUT:
+        raise ValueError(f"{topology!r} has no sequence of outputs")
+    positions, whole = [], []
+    for _, right in _right_answers(topology, lengths, examples, seed):
+        positions.append([float(a) for a in right.float().mean(1)])
+        whole.append(float(right.all(0).float().mean()))
+    return {"positions": positions, "whole": whole}
+
+
+def write_position_table(path: str | Path | None = None) -> Path:
+    """Measure :func:`accuracy_by_position` for lengths 1 … LONGEST and write it beside the weights (seconds:
+    too long for a widget, so it ships as data; tests/test_claims.py recomputes it)."""
+    table = {t: {k: [[round(a, 4) for a in row] if isinstance(row, list) else round(row, 4) for row in v]
+                 for k, v in accuracy_by_position(t).items()} for t in SEQUENCE_OUT}
+    out = Path(path) if path else Path(__file__).resolve().parent / "data" / POSITIONS_FILE
+    out.write_text(json.dumps({"trained_up_to": MAX_LEN, "lengths": list(range(1, LONGEST + 1)),
+                               "examples_per_length": 200, "accuracy": table}) + "\n", encoding="utf-8")
+    return out
+
+
+@functools.cache
+def shipped_accuracy_by_position(topology: str) -> dict:
+    """:func:`accuracy_by_position` for lengths 1 … LONGEST as measured and shipped."""
+    path = resources.files("rnn_widgets.core") / "data" / POSITIONS_FILE
+    table = json.loads(path.read_text(encoding="utf-8"))["accuracy"]
+    if topology not in table:
+        raise ValueError(f"no position measurements for {topology!r}")
+    return table[topology]
 
 
 @functools.cache

@@ -6,7 +6,15 @@ import ipywidgets as W
 import numpy as np
 import traitlets
 
-from ..core.tasks import LONGEST, MAX_LEN, run_topology, shipped_accuracy_by_length
+from ..core.tasks import (
+    LONGEST,
+    MAX_LEN,
+    SEQUENCE_OUT,
+    TOLERANCE,
+    run_topology,
+    shipped_accuracy_by_length,
+    shipped_accuracy_by_position,
+)
 from .charts import Node, UnrolledDiagram, fit_y, line_chart
 from .common import GREY, PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 
@@ -24,6 +32,8 @@ TOPOLOGIES = {
     "many-to-many (synced)": ("One output per input, read at every step.",
                               "per-token labelling, text generation", "the running sum"),
 }
+#: the accuracy plot's y range reaches this far above 1 so that its two-row legend sits above the lines at 1
+LEGEND_CLEAR = 1.25
 STATE, DECODER, RIGHT, WRONG, LOSS, PLAIN = 0, 1, 2, 5, 8, 9  # colour indices of the diagram's palette
 
 
@@ -77,8 +87,11 @@ class TopologiesWidget(LessonWidget):
         "Different applications wire the same recurrent step differently: where inputs x[l] enter, where "
         "outputs ŷ are read and where the loss ℓ is taken. Boxes of the same colour share W, b. The numbers "
         "are live: a tiny network trained on the task (shipped with the package) answers each example; "
-        "✗ marks a wrong answer. The networks were trained on lengths 1 to 8 only: go longer and see "
-        "§1.2's warning, that a network generalises poorly to longer sequences than it was trained on."
+        f"✗ marks a wrong answer (for the running sum: off by {TOLERANCE} or more). The networks were trained on lengths "
+        "1 to 8 only: go longer and the encoder-decoder fails. Not for §1.2's reason, layers that are rarely "
+        "trained: W is shared, so every step's weights learn from every example. What fails is memory: one state "
+        "must hold the whole string, and past 8 digits the encoder-decoder loses those it read first, which it "
+        "writes last (the accuracy by output position falls to about chance, 1 in 10, by length 16)."
     )
 
     topology = traitlets.Enum(list(TOPOLOGIES), "many-to-many (encoder-decoder)").tag(config=True)
@@ -97,13 +110,17 @@ class TopologiesWidget(LessonWidget):
             self._control("seed", slider("Example", 0, 99)),
         ]
         self.acc_fig, self.acc_line, scales = line_chart(
-            f"Accuracy against length (trained on lengths 1–{MAX_LEN})", "length", "accuracy", 1,
-            colors=[PALETTE[0]], height=200, markers=True)
+            f"Accuracy against length (trained on lengths 1–{MAX_LEN})", "length, or output position", "accuracy", 1,
+            labels=["by length"], colors=[PALETTE[0]], height=240, markers=True)
+        # at the length shown: each output position's accuracy, first written to last (sequence outputs only)
+        self.position_line = bq.Lines(x=[1.0], y=[1.0], scales=scales, colors=[PALETTE[2]], stroke_width=2,
+                                      marker="square", marker_size=16, labels=["by output position"],
+                                      display_legend=True)
         # the edge of the training lengths, and the length shown above
         self.trained_edge = bq.Lines(x=[MAX_LEN + 0.5] * 2, y=[0.0, 1.0], scales=scales, colors=[GREY],
                                      line_style="dashed", stroke_width=1.5)
         self.current = bq.Scatter(x=[1.0], y=[1.0], scales=scales, colors=[PALETTE[5]], default_size=120)
-        self.acc_fig.marks = [self.acc_line, self.trained_edge, self.current]
+        self.acc_fig.marks = [self.acc_line, self.position_line, self.trained_edge, self.current]
         self._assemble(controls, [self._figure("diagram", self.diagram.fig), self._figure("lengths", self.acc_fig)])
         self.observe(lambda _: self._run(self._update), names=["topology", "input_len", "output_len", "seed"])
         self._run(self._update)
@@ -122,9 +139,10 @@ class TopologiesWidget(LessonWidget):
         self.diagram.fig.title = (f"{self.topology}: {application}  (task here: {task})"
                                   + self.diagram.left_out_note())
         right = sum(ex.correct)
+        correct = f"right to within ±{TOLERANCE}" if self.topology == "many-to-many (synced)" else "correct"
         self.summaries["diagram"].value = esc(
             f"{self.topology}, as in {application}. Input {ex.inputs}; the network answers {ex.outputs}; "
-            f"the right answer is {ex.targets} ({right} of {len(ex.targets)} correct)."
+            f"the right answer is {ex.targets} ({right} of {len(ex.targets)} {correct})."
             + (f" The drawing leaves out {len(self.diagram.left_out)} of its labels ("
                + ", ".join(self.diagram.left_out) + "): no place beside their boxes is clear of the lines."
                if self.diagram.left_out else ""))
@@ -134,7 +152,8 @@ class TopologiesWidget(LessonWidget):
                if self.topology.startswith("many-to-many") else "") + "</div>")
 
     def _draw_lengths(self) -> None:
-        """Accuracy at every length (shipped measurements), the trained range, and where this example is."""
+        """Accuracy at every length (shipped measurements), the trained range, where this example is, and at its
+        length the accuracy of each output position."""
         applies = self.topology != "one-to-one"
         self.acc_fig.layout.display = "" if applies else "none"
         self.summaries["lengths"].layout.display = "" if applies else "none"
@@ -143,12 +162,27 @@ class TopologiesWidget(LessonWidget):
         acc = np.array(shipped_accuracy_by_length(self.topology))
         n = self.output_len if self.topology == "one-to-many" else self.input_len
         lengths = np.arange(1, len(acc) + 1)
-        with self._holding(self.acc_line, self.current):
+        sequence = self.topology in SEQUENCE_OUT
+        by_position = shipped_accuracy_by_position(self.topology) if sequence else None
+        with self._holding(self.acc_line, self.current, self.position_line):
             self.acc_line.x, self.acc_line.y = lengths, acc
             self.current.x, self.current.y = [float(n)], [float(acc[n - 1])]
-        fit_y(self.acc_fig, [0.0, 1.0], zero=True)
+            self.position_line.visible = self.position_line.display_legend = sequence
+            if sequence:
+                self.position_line.x = np.arange(1, n + 1)
+                self.position_line.y = np.array(by_position["positions"][n - 1])
+                self.position_line.labels = [f"by output position, at length {n}"]
+        fit_y(self.acc_fig, [0.0, LEGEND_CLEAR], zero=True)
         trained = acc[:MAX_LEN].min()
-        self.summaries["lengths"].value = esc(
-            f"Fraction of {'outputs' if self.topology != 'many-to-one' else 'answers'} right over 200 random examples "
-            f"per length: at least {fmt(100 * trained, 3)}% up to the trained length {MAX_LEN}, "
-            f"{fmt(100 * acc[-1], 3)}% at length {len(acc)}; at length {n} (orange): {fmt(100 * acc[n - 1], 3)}%.")
+        synced = self.topology == "many-to-many (synced)"
+        what = f"outputs right (to within ±{TOLERANCE})" if synced else "outputs right" if sequence else "answers right"
+        text = (f"Fraction of {what} over 200 random examples per length: at least {fmt(100 * trained, 3)}% up "
+                f"to the trained length {MAX_LEN}, {fmt(100 * acc[-1], 3)}% at length {len(acc)}; at length {n} "
+                f"(orange): {fmt(100 * acc[n - 1], 3)}%.")
+        if sequence:
+            first, last = by_position["positions"][n - 1][0], by_position["positions"][n - 1][-1]
+            chance = "" if synced else " (chance: 10%)"
+            text += (f" By output position at length {n} (green), first written to last: {fmt(100 * first, 3)}% to "
+                     f"{fmt(100 * last, 3)}%{chance}; every output right: {fmt(100 * by_position['whole'][n - 1], 3)}% "
+                     "of the examples.")
+        self.summaries["lengths"].value = esc(text)
