@@ -380,3 +380,79 @@ def test_the_running_sum_names_its_tolerance():
     assert f"({right} of 16 right to within ±{TOLERANCE})" in plain(w.summaries["diagram"].value)
     assert f"outputs right (to within ±{TOLERANCE})" in plain(w.summaries["lengths"].value)
     assert f"for the running sum: off by {TOLERANCE} or more" in w.EXPLANATION
+
+
+def lstm_text_gradients(text: str):
+    """dℓ/dc⁽ᵏ⁾, dℓ/dh⁽ᵏ⁾ (autograd, one step at a time through §2's equations) and the trace of the shipped small
+    LSTM reading ``text``, ℓ = −log p(last character | the ones before it)."""
+    from rnn_widgets.widgets.lstm_gates import small_char_model
+
+    model = small_char_model("lstm")
+    layer, ids = model.layers[0], model.encode(text)
+    x = model.embed(ids).detach().double()[:-1]
+    W, b = layer.W.detach().double(), layer.b.detach().double()
+    H = layer.hidden_size
+    c, h = [torch.zeros(H, dtype=torch.float64, requires_grad=True)], [torch.zeros(H, dtype=torch.float64,
+                                                                                   requires_grad=True)]
+    fs, os_ = [], []
+    for l in range(len(x)):
+        z = W @ torch.cat([h[-1], x[l]]) + b
+        f, gate_in, cand, o = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.tanh(z[2 * H:3 * H]), \
+            torch.sigmoid(z[3 * H:])
+        c.append(c[-1] * f + gate_in * cand)
+        h.append(o * torch.tanh(c[-1]))
+        fs.append(f)
+        os_.append(o)
+        c[-1].retain_grad()
+        h[-1].retain_grad()
+    logits = model.readout.weight.detach().double() @ h[-1] + model.readout.bias.detach().double()
+    (-torch.log_softmax(logits, -1)[int(ids[-1])]).backward()
+    stack = lambda v: torch.stack([t.grad if t.grad is not None else torch.zeros(H, dtype=torch.float64) for t in v])
+    return stack(c), stack(h), torch.stack(fs).detach(), torch.stack(os_).detach(), torch.stack(c).detach()
+
+
+def test_the_split_of_the_gradient_on_the_trained_lstm():
+    dc, dh, f, o, c = lstm_text_gradients(HAMLET)
+    K = dc.shape[0] - 1
+    along = dc[2:] * f[1:K]  # dℓ/dc⁽ˡ⁺²⁾ ⊙ f⁽ˡ⁺¹⁾ for c⁽¹⁾ … c⁽ᴷ⁻¹⁾
+    through = dh[1:K] * o[:K - 1] * (1 - torch.tanh(c[1:K]) ** 2)
+    torch.testing.assert_close(along + through, dc[1:K], atol=1e-12, rtol=1e-9)  # the split is exact
+    share = float(along.abs().sum() / (along.abs().sum() + through.abs().sum()))
+    w = LSTMGatesWidget(source="text", text=HAMLET)
+    text = plain(w.summaries["gradients"].value)
+    assert f"c⁽¹⁾ … c⁽{''.join('⁰¹²³⁴⁵⁶⁷⁸⁹'[int(d)] for d in str(K - 1))}⁾ and all 128 units" in text
+    assert f"{fmt(100 * share, 3)}% of the gradient's size comes straight along c" in text
+    assert fmt(100 * share, 3) == "49"
+
+
+def test_the_hand_built_lstm_has_no_path_through_h_until_the_last_step():
+    w = LSTMGatesWidget()
+    assert "100% of the gradient's size comes straight along c" in plain(w.summaries["gradients"].value)
+    from rnn_widgets.widgets.lstm_gates import gates_run
+
+    run = gates_run("remember", "", 30, "lstm", 0.0, 0.0, 0.0)
+    K = run.grads["c"].shape[0] - 1
+    assert float(run.grads["h"][1:K].abs().max()) == 0.0
+
+
+def test_the_notes_do_not_write_the_split_and_the_widget_says_so():
+    import rnn_widgets.widgets.lstm_gates as gates
+
+    docs = (gates.__doc__ or "") + gates.LSTMGatesWidget.__doc__ + gates.lstm_gradient_split.__doc__
+    assert "notes' split" not in docs
+    assert "derived from §2's equations" in gates.LSTMGatesWidget.__doc__
+
+
+def test_the_gru_keeps_h_where_z_is_one_the_opposite_of_colahs_convention():
+    from rnn_widgets.core import GRU
+
+    gru = GRU(3, 5, dtype=torch.float64)
+    with torch.no_grad():
+        gru.bx[5:10] = 50.0  # z = σ(50) = 1
+    h0 = torch.randn(5, dtype=torch.float64)
+    tr = gru.trace(torch.randn(4, 3, dtype=torch.float64), h0)
+    torch.testing.assert_close(tr.h[-1], h0)  # z = 1 keeps h
+    from rnn_widgets.widgets.lstm_gates import GRU_NOTE
+
+    assert "z = 1 keeps h" in GRU_NOTE and "colah" in GRU_NOTE
+    assert "here z = 1 keeps h; colah's post writes 1 − z" in GradientFlowWidget.EXPLANATION

@@ -75,8 +75,15 @@ ANSWERS = [
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients", "1.11e-06"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.58 nats/char"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(cell="gru"), "cell", "1.57"),
-    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(step=10), "cell", "0.454"),
-    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(step=29), "cell", "0.641"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=30), "cell", "-0.00178"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=30), "cell", "-0.0014 straight along c"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "0.00397"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "0.00383 through h⁽¹⁰⁾"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "keeps 0.0133% of c"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients",
+     "49% of the gradient's size comes straight along c"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients",
+     "100% of the gradient's size comes straight along c"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients", "0.23"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients", "3.07e-06"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation", "unit 24"),
@@ -166,6 +173,14 @@ def test_sigmoid_factors_are_at_most_half_up_to_scale_2():
 
     assert float(step_jacobian_norms(flow_model("rnn", "sigmoid"), 50, 2.0).max()) <= 0.5
     assert "up to scale 2 every one is at most 0.5" in answers_text("05_gradient_flow")
+
+
+def test_nats_per_character_of_a_uniform_guess():
+    from rnn_widgets.widgets.lstm_gates import small_char_model
+
+    V = len(small_char_model("gru").vocab)
+    assert V == 65 and f"{np.log(V):.3g}" == "4.17"
+    assert "a uniform guess among the 65 characters scores ln 65 ≈ 4.17" in answers_text("06_lstm_gates")
 
 
 def test_the_weight_scale_stretches_every_vector_by_itself():

@@ -299,7 +299,8 @@ class GRU(RecurrentBase):
 
     The reset gate multiplies only the h part of the candidate's affine map, so the GRU keeps
     two weight matrices ``Wx (3H, input)``, ``Wh (3H, H)`` and two biases, rows ordered r, z, n
-    (PyTorch's order). ``z`` near 1 keeps h: the GRU's skip path, like the LSTM's f.
+    (PyTorch's order). ``z`` near 1 keeps h: the GRU's skip path, like the LSTM's f. (colah's "Understanding LSTM
+    Networks" writes ``(1 − z) ⊙ h + z ⊙ h̃``: there z near 1 replaces h.)
     """
 
     state_names = ("h",)

@@ -42,7 +42,7 @@ SHOWN_UNITS = 16
 #: the six maps: (LSTM trace key, title) and the GRU's in the same slots (None: not shown)
 LSTM_MAPS = [("f", "forget gate f"), ("input_gate", "input gate"), ("candidate", "candidate (tanh)"),
              ("o", "output gate o"), ("c", "cell state c⁽ˡ⁺¹⁾"), ("h", "hidden state h⁽ˡ⁺¹⁾")]
-GRU_MAPS = [("z", "update gate z (keep h)"), ("r", "reset gate r"), ("n", "candidate n"), (None, ""), (None, ""),
+GRU_MAPS = [("z", "update gate z (1 keeps h)"), ("r", "reset gate r"), ("n", "candidate n"), (None, ""), (None, ""),
             ("h", "hidden state h⁽ˡ⁺¹⁾")]
 SIGNED = {"candidate", "c", "h", "n"}
 
@@ -191,7 +191,7 @@ def gates_run(source: str, text: str, length: int, cell: str, forget: float, inp
 
 class LSTMGatesWidget(LessonWidget):
     """Heat maps of the gates, c and h over time, the cell drawn as colah draws it with the current step's
-    values and the notes' split of the gradient reaching it, and ‖dℓ/dc^(k)‖ beside a plain tanh RNN's
+    values and the split of the gradient reaching it (derived from §2's equations), and ‖dℓ/dc^(k)‖ beside a plain tanh RNN's
     ‖dℓ/da^(k)‖ (on text the trained one, under the same ℓ).
 
     Traits
@@ -332,9 +332,16 @@ class LSTMGatesWidget(LessonWidget):
                     f"models were trained on: {fmt(run.loss)} nats for the {self.cell.upper()}, "
                     f"{fmt(plain.loss)} for the trained one-layer tanh RNN (shipped small_rnn, "
                     + ("same protocol). " if same_recipe(self.cell, "rnn") else "trained with a different recipe). "))
+        share, units, steps = along_share(run)
+        state = "c" if lstm else "h"
+        rest = "through h" if lstm else "through the gates and n"
+        along = ("" if not math.isfinite(share) else
+                 f" Summed over {state}{sup('(1)')} … {state}{sup(f'({steps})')} and all {units} units, "
+                 f"{fmt(100 * share, 3)}% of the gradient's size comes straight along {state}: "
+                 f"Σ|along {state}| / (Σ|along {state}| + Σ|{rest}|).")
         self.summaries["gradients"].value = esc(
             loss + f"Back at step 0 the {name}⁽⁰⁾‖ is {fmt(float(flow[0]))}, the {plain.name}'s ‖dℓ/da⁽⁰⁾‖ is "
-            f"{fmt(float(plain.norms[0]))}.")
+            f"{fmt(float(plain.norms[0]))}." + along)
 
     def _units(self, tr) -> list[int]:
         """The units drawn: all of a small model; of the text model, the 16 whose state varies most."""
@@ -366,7 +373,7 @@ class LSTMGatesWidget(LessonWidget):
             lstm, gru = (small_char_model(c).card.get("held_out_nats_per_char") for c in ("lstm", "gru"))
             same = same_recipe("lstm", "gru")
             remark = (f" Remark 2.1: with no output gate and a quarter fewer parameters, the shipped small GRU reads "
-                      f"held-out Shakespeare at {fmt(gru)} nats/char, "
+                      f"held-out Shakespeare at {fmt(gru)} nats/char (the mean of −ln p(the next character)), "
                       + (f"the same-recipe LSTM at {fmt(lstm)}." if same else
                          f"the small LSTM (trained with a different recipe, see the model card) at {fmt(lstm)}."))
         if self.cell == "lstm":
@@ -387,7 +394,8 @@ LSTM_NOTE = ("<b>The cell</b>, drawn as in colah's <i>Understanding LSTM Network
              "top and is only scaled (⊙ f) and added to (+ i); each σ or tanh box is one part of the affine map "
              "of [h<sup>(l)</sup>; x[l]], with its value for the drawn unit at this step.")
 GRU_NOTE = ("<b>The GRU cell</b> has one state h, carried along the top: the update gate z keeps z ⊙ h<sup>(l)</sup> "
-            "and lets in (1 − z) ⊙ n, where the candidate n = tanh(W<sub>x</sub>x[l] + b + r ⊙ "
+            "and lets in (1 − z) ⊙ n (PyTorch's convention: z = 1 keeps h; colah's post writes (1 − z) ⊙ h + z ⊙ h̃, "
+            "where z = 1 replaces it), where the candidate n = tanh(W<sub>x</sub>x[l] + b + r ⊙ "
             "(W<sub>h</sub>h<sup>(l)</sup> + b)) reads h through the reset gate r. No cell state, no output gate: "
             "with z ≈ 1, h itself is the skip path (Remark 2.1). Its knobs move z and r.")
 
@@ -478,7 +486,8 @@ def gru_parts(tr, model, l: int, unit: int, token: str) -> tuple[list[Part], lis
 
 # ---------------------------------------------------------------------- the gradient reaching the cell
 def lstm_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
-    """The notes' split of dℓ/dc^(l+1) for one unit, with the step's numbers:
+    """The split of dℓ/dc^(l+1) for one unit, with the step's numbers. The notes do not write it: it is the chain
+    rule through §2's c^(l+2) = c^(l+1) ⊙ f^(l+1) + i^(l+1) and h^(l+1) = o ⊙ tanh(c^(l+1)):
 
         dℓ/dc^(l+1) = dℓ/dc^(l+2) ⊙ f^(l+1)  (straight along c)  +  dℓ/dh^(l+1) ⊙ o ⊙ (1 − tanh² c^(l+1))  (through h)
 
@@ -513,6 +522,28 @@ def gru_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
     direct = dh2 * z1 if z1 is not None else 0.0
     return {"reaches": True, "K": K, "dh2": dh2, "z1": z1, "direct": direct, "through_gates": total - direct,
             "total": total}
+
+
+def along_share(run: GatesRun) -> tuple[float, int, int]:
+    """How much of the gradient reaching the carried state comes straight along it, summed over every unit and every
+    step where both parts exist (c^(l+1) for l + 2 ≤ K): Σ|along| / (Σ|along| + Σ|other|), where for the LSTM
+    along = dℓ/dc^(l+2) ⊙ f^(l+1) and other = the part through h^(l+1), and for the GRU along = dℓ/dh^(l+2) ⊙ z^(l+1)
+    and other = the rest. Sums, not a median of each entry's share: where both parts are tiny (float32 rounds
+    1 − tanh² of a large c to 0) an entry's share is noise, and sums weigh it by its size.
+    Returns ``(share, units, steps)``; NaN where no step has both."""
+    tr, g = run.trace, run.grads
+    lstm = "c" in g
+    total = g["c" if lstm else "h"].double()
+    K = total.shape[0] - 1
+    if K < 2:
+        return float("nan"), total.shape[1], 0
+    along = total[2:] * (tr.f if lstm else tr.z)[1:K].double()
+    if lstm:
+        other = g["h"][1:K].double() * tr.o[:K - 1].double() * (1 - torch.tanh(tr.c[1:K].double()) ** 2)
+    else:
+        other = total[1:K] - along
+    size = float(along.abs().sum() + other.abs().sum())
+    return (float(along.abs().sum()) / size if size > 0 else float("nan")), total.shape[1], K - 1
 
 
 def term(x: float) -> str:

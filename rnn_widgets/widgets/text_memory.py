@@ -339,4 +339,4 @@ class TextMemoryWidget(LessonWidget):
         self.equation.value = (
             f"<div style='font-family:serif;font-size:15px'>ℓ<sub>t</sub> = −log p(x[t+1] | x[0], …, x[t]) at "
             f"t = {t} ({esc(repr(text[t]))} read, {esc(repr(text[t + 1]))} next): "
-            + ", ".join(f"{NAMES[c]} {fmt(losses[c])}" for c in MODELS) + " nats</div>")
+            + ", ".join(f"{NAMES[c]} {fmt(losses[c])}" for c in MODELS) + " nats (log to base e)</div>")
