@@ -120,7 +120,7 @@ def test_greedy_loops_where_the_explanation_says():
     assert "within 400 characters" in w.EXPLANATION
 
 
-def test_prompt_steps_are_teacher_forced_not_predictions():
+def test_prompt_steps_condition_the_model_they_are_not_predictions():
     w = GenerationWidget()  # before any step, the diagram shows prompt characters only
     texts = [t for m in w.loop.labels.values() for t in m.text]
     assert any(t.startswith("next = ") for t in texts) and not any(t.startswith("ŷ = '") for t in texts)
@@ -129,7 +129,8 @@ def test_prompt_steps_are_teacher_forced_not_predictions():
     w.generate(5)
     ys = np.asarray(w.loop.edges.y)
     assert ((ys[:, 0] == 2) & (ys[:, 1] == 0)).any()  # sampled ŷ are fed back
-    assert "teacher forcing" in w.summaries["loop"].value
+    assert "(conditioning on the prompt)" in w.summaries["loop"].value  # not "teacher forcing": a way of training
+    assert "teacher forcing" not in w.summaries["loop"].value
 
 
 # ---------------------------------------------------------------------- §1.3 topologies

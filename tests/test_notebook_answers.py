@@ -135,6 +135,13 @@ def test_every_lecture_notebook_asks_predict_then_check_questions_with_answers()
 
 
 # ---------------------------------------------------------------------- numbers the answers compute, not the widgets
+def test_a_uniform_choice_with_the_entropy_of_temperature_3():
+    w = generated(temperature=3.0)
+    mean = float(np.mean(w.session.entropies))
+    assert f"{mean:.3g}" == "3.06" and round(np.exp(3.06)) == 21  # "a uniform choice among about 21 characters"
+    assert "about 21 characters, e³·⁰⁶" in answers_text("04_generation")
+
+
 def test_the_skip_connections_vanishing_example():
     import torch
 
@@ -181,6 +188,13 @@ def test_nats_per_character_of_a_uniform_guess():
     V = len(small_char_model("gru").vocab)
     assert V == 65 and f"{np.log(V):.3g}" == "4.17"
     assert "a uniform guess among the 65 characters scores ln 65 ≈ 4.17" in answers_text("06_lstm_gates")
+
+
+def test_no_answer_calls_the_prompt_teacher_forcing_or_the_notes_the_author_of_the_split():
+    assert "teacher forcing" not in answers_text("04_generation")
+    assert "the notes split" not in answers_text("06_lstm_gates") and "The notes do not write this split" in \
+        answers_text("06_lstm_gates")
+    assert "§1.2's warning, that" not in answers_text("03_topologies")
 
 
 def test_the_weight_scale_stretches_every_vector_by_itself():

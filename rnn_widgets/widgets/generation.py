@@ -211,8 +211,8 @@ class GenerationWidget(LessonWidget):
         self.loop.draw(nodes, edges, highlight=[3 * n - 1] if s.generated else None, size=700)
         self.summaries["loop"].value = esc(
             f"The last {n} steps (blue: the LSTM, its state carried to the right). Grey boxes: the prompt's next "
-            "character, which is read in as the next x whatever the model predicts (teacher forcing); orange ŷ: "
-            "characters sampled from the model and fed back as the next x.")
+            "character, which is read in as the next x whatever the model predicts (conditioning on the prompt); "
+            "orange ŷ: characters sampled from the model and fed back as the next x.")
 
     def _entropy_words(self, s: GenerationSession) -> str:
         if not s.entropies:
