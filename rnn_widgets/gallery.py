@@ -434,6 +434,11 @@ def stop_voila(proc: subprocess.Popen, grace: float = 2.0, out=None) -> None:
     left = [pid for pid in sorted(known) if _alive(pid)]
     if left:
         _kill(left)
+        # a killed process takes a moment to hand its memory back (a forked kernel's shared pages too): stopped
+        # means gone, so wait for that, briefly
+        deadline = time.monotonic() + 2.0
+        while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+            time.sleep(0.02)
         print(f"Killed {len(left)} kernel process(es) Voila left behind.", file=out or sys.stdout, flush=True)
 
 
