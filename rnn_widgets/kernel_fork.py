@@ -143,7 +143,7 @@ def _provisioner_class():
             try:
                 pid = await asyncio.wait_for(loop.run_in_executor(None, Template.fork, cmd[1:], env, cwd),
                                              ANSWER_TIMEOUT)
-            except (OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError) as exc:
                 self.log.warning("rnn-widgets: no forked kernel (%s); starting it the usual way", exc)
                 return await super().launch_kernel(cmd, **kwargs)
             self.process = ForkedKernel(pid)

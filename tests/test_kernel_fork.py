@@ -18,7 +18,12 @@ import time
 import pytest
 from gallery_support import wait_until
 
-from rnn_widgets.kernel_fork import ForkedKernel, Template, _start_time, is_ipykernel_command
+from rnn_widgets.kernel_fork import (
+    ForkedKernel,
+    Template,
+    _start_time,
+    is_ipykernel_command,
+)
 
 FORK = "rnn-widgets-fork"
 
