@@ -16,7 +16,6 @@ from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
 from .charts import (
     CellDiagram,
-    Part,
     display_char,
     fill_grid,
     fit_y,
@@ -35,6 +34,15 @@ from .common import (
     finite,
     fmt,
     slider,
+)
+from .lstm_drawing import CELL_X, CELL_Y, GRU_NOTE, LSTM_NOTE, gru_parts, lstm_parts
+from .lstm_split import (
+    along_share,
+    gru_equation,
+    gru_gradient_split,
+    lstm_equation,
+    lstm_gradient_split,
+    split_sentence,
 )
 
 MAX_CHARS = 200
@@ -384,213 +392,3 @@ class LSTMGatesWidget(LessonWidget):
                      + split_sentence(self.split, "h", l))
         self.summaries["cell"].value = esc(f"Step {l}, unit {unit}: " + first + remark)
         self.equation.value = f"<div style='font-family:serif;font-size:15px;line-height:1.6'>{eq}</div>"
-
-
-# ---------------------------------------------------------------------- the cell, drawn as colah draws it
-#: the data ranges of the cell drawing: c (GRU: h) along the top at y = 3.7, the gates at 1.3, [h; x] at 0.4
-CELL_X, CELL_Y = (-0.2, 10.4), (-0.6, 4.4)
-SIGMA_BOX, TANH_BOX, OP_FILL = "#fbe98e", "#bfe3f5", "#f6d5e6"  # colah's yellow boxes, light blue, pink ops
-LSTM_NOTE = ("<b>The cell</b>, drawn as in colah's <i>Understanding LSTM Networks</i>: c runs straight along the "
-             "top and is only scaled (⊙ f) and added to (+ i); each σ or tanh box is one part of the affine map "
-             "of [h<sup>(l)</sup>; x[l]], with its value for the drawn unit at this step.")
-GRU_NOTE = ("<b>The GRU cell</b> has one state h, carried along the top: the update gate z keeps z ⊙ h<sup>(l)</sup> "
-            "and lets in (1 − z) ⊙ n (PyTorch's convention: z = 1 keeps h; colah's post writes (1 − z) ⊙ h + z ⊙ h̃, "
-            "where z = 1 replaces it), where the candidate n = tanh(W<sub>x</sub>x[l] + b + r ⊙ "
-            "(W<sub>h</sub>h<sup>(l)</sup> + b)) reads h through the reset gate r. No cell state, no output gate: "
-            "with z ≈ 1, h itself is the skip path (Remark 2.1). Its knobs move z and r.")
-
-
-def _state_part(x: float, y: float, label: str, key: str, value: float, place: str) -> Part:
-    return Part(x, y, "point", label=f"{label} = {fmt(value)}", place=place, key=key, value=value)
-
-
-def _box(x: float, fn: str, name: str, key: str, value: float) -> Part:
-    return Part(x, 1.3, "box", f"{fn}\n{name} = {fmt(value)}", color=SIGMA_BOX if fn == "σ" else TANH_BOX,
-                key=key, value=value)
-
-
-def _op(x: float, y: float, glyph: str, label: str = "", key: str = "", value: float | None = None) -> Part:
-    return Part(x, y, "op", glyph, f"{label} = {fmt(value)}" if label else "", color=OP_FILL, key=key, value=value)
-
-
-def _bus(l: int, token: str, x_label: float, feeds: list[float]) -> tuple[list[Part], list[tuple[int, int]]]:
-    """The bottom line [h^(l); x[l]]: x[l] enters from below at x = 0.9 and the line feeds each gate above
-    ``feeds``; part 0 is where h^(l) joins it (at x = 0.5 … the caller links it), part 1 the x junction."""
-    parts = [Part(0.9, 0.4), Part(0.9, -0.3, label=f"x[{l}]{token}", place="right"),
-             Part(x_label, 0.4, label="[h⁽ˡ⁾; x[l]]", place="below")]
-    parts += [Part(x, 0.4) for x in feeds]
-    edges = [(1, 0), (0, 3)] + [(3 + k, 4 + k) for k in range(len(feeds) - 1)]
-    return parts, edges
-
-
-def lstm_parts(tr, l: int, unit: int, token: str) -> tuple[list[Part], list[tuple[int, int]]]:
-    """The LSTM cell at step l for one unit: c along the top (c^(l) → ⊙ f → + i → c^(l+1)), then tanh and ⊙ o
-    down to h^(l+1); four gate boxes fed from [h^(l); x[l]] along the bottom."""
-    v = {k: float(tr[k][l, unit]) for k in ("f", "input_gate", "candidate", "o", "i")}
-    c, c1, h, h1 = (float(tr[k][l + d, unit]) for k, d in (("c", 0), ("c", 1), ("h", 0), ("h", 1)))
-    parts = [
-        _state_part(0.0, 3.7, "c⁽ˡ⁾", "c", c, "above-right"),  # 0
-        _op(1.9, 3.7, "⊙", "c⁽ˡ⁾⊙f", "c*f", c * v["f"]),  # 1
-        _op(4.3, 3.7, "+"),  # 2
-        Part(8.1, 3.7),  # 3: c^(l+1) goes on, and down to tanh
-        _state_part(10.2, 3.7, "c⁽ˡ⁺¹⁾", "c+1", c1, "above-left"),  # 4
-        _op(8.1, 2.85, "tanh", "tanh c⁽ˡ⁺¹⁾", "tanh c+1", math.tanh(c1)),  # 5
-        _op(8.1, 2.0, "⊙"),  # 6
-        _state_part(10.2, 2.0, "h⁽ˡ⁺¹⁾", "h+1", h1, "above-left"),  # 7
-        _box(1.9, "σ", "f", "f", v["f"]),  # 8
-        _box(3.5, "σ", "in", "input_gate", v["input_gate"]),  # 9
-        _box(5.1, "tanh", "cand", "candidate", v["candidate"]),  # 10
-        _box(6.7, "σ", "o", "o", v["o"]),  # 11
-        _op(4.3, 2.6, "⊙", "i", "i", v["i"]),  # 12
-        Part(3.5, 2.6), Part(5.1, 2.6), Part(6.7, 2.0),  # 13-15: corners
-        _state_part(0.0, 0.4, "h⁽ˡ⁾", "h", h, "above-right"),  # 16
-    ]
-    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (3, 5), (5, 6), (6, 7), (8, 1), (9, 13), (13, 12), (10, 14), (14, 12),
-             (12, 2), (11, 15), (15, 6)]
-    bus, bus_edges = _bus(l, token, 2.7, [1.9, 3.5, 5.1, 6.7])
-    n = len(parts)
-    edges += [(16, n)] + [(a + n, b + n) for a, b in bus_edges] + [(n + 3 + k, 8 + k) for k in range(4)]
-    return parts + bus, edges
-
-
-def gru_parts(tr, model, l: int, unit: int, token: str) -> tuple[list[Part], list[tuple[int, int]]]:
-    """The GRU cell at step l for one unit: h along the top (h^(l) → ⊙ z → + (1−z)⊙n → h^(l+1)); z, r and the
-    candidate n fed from [h^(l); x[l]] along the bottom, r multiplying n's h-part."""
-    v = {k: float(tr[k][l, unit]) for k in ("z", "r", "n")}
-    h, h1 = float(tr.h[l, unit]), float(tr.h[l + 1, unit])
-    H = model.hidden_size
-    with torch.no_grad():  # n's h-part, W_hn h^(l) + b_hn, which r multiplies
-        hn = float(model.Wh[2 * H + unit] @ tr.h[l] + model.bh[2 * H + unit])
-    parts = [
-        _state_part(0.0, 3.7, "h⁽ˡ⁾", "h", h, "above-right"),  # 0
-        Part(0.5, 3.7),  # 1: h^(l) goes on, and down into [h; x]
-        _op(2.4, 3.7, "⊙", "z⊙h⁽ˡ⁾", "z*h", v["z"] * h),  # 2
-        _op(6.5, 3.7, "+"),  # 3
-        _state_part(10.2, 3.7, "h⁽ˡ⁺¹⁾", "h+1", h1, "above-left"),  # 4
-        _box(2.4, "σ", "z", "z", v["z"]),  # 5
-        _box(4.0, "σ", "r", "r", v["r"]),  # 6
-        _op(5.2, 1.3, "⊙", "r⊙(W h⁽ˡ⁾+b)", "r*hn", v["r"] * hn),  # 7
-        _box(6.5, "tanh", "n", "n", v["n"]),  # 8
-        Part(2.4, 2.6),  # 9: z goes up to ⊙, and right to 1 − z
-        _op(3.8, 2.6, "1−", "1−z", "1-z", 1 - v["z"]),  # 10
-        _op(6.5, 2.6, "⊙", "(1−z)⊙n", "(1-z)*n", (1 - v["z"]) * v["n"]),  # 11
-        Part(0.5, 0.4),  # 12: h^(l) joins the bottom line
-    ]
-    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (1, 12), (5, 9), (9, 2), (9, 10), (10, 11), (8, 11), (11, 3), (6, 7),
-             (7, 8)]
-    bus, bus_edges = _bus(l, token, 1.65, [2.4, 4.0, 5.2, 6.5])
-    n = len(parts)
-    edges += [(12, n)] + [(a + n, b + n) for a, b in bus_edges] + [(n + 3 + k, t) for k, t in enumerate((5, 6, 7, 8))]
-    return parts + bus, edges
-
-
-# ---------------------------------------------------------------------- the gradient reaching the cell
-def lstm_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
-    """The split of dℓ/dc^(l+1) for one unit, with the step's numbers. The notes do not write it: it is the chain
-    rule through §2's c^(l+2) = c^(l+1) ⊙ f^(l+1) + i^(l+1) and h^(l+1) = o ⊙ tanh(c^(l+1)):
-
-        dℓ/dc^(l+1) = dℓ/dc^(l+2) ⊙ f^(l+1)  (straight along c)  +  dℓ/dh^(l+1) ⊙ o ⊙ (1 − tanh² c^(l+1))  (through h)
-
-    from the core's backward pass (``run.grads``: dℓ/dc^(k), dℓ/dh^(k) for k ≤ K). ``total`` is the core's
-    dℓ/dc^(l+1). Beyond K (text: the last character is ℓ's target) nothing reaches the cell.
-    """
-    tr, g = run.trace, run.grads
-    K = g["c"].shape[0] - 1
-    if l + 1 > K:
-        return {"reaches": False, "K": K}
-    c1 = float(tr.c[l + 1, unit])
-    o = float(tr.o[l, unit])
-    dc2 = float(g["c"][l + 2, unit]) if l + 2 <= K else 0.0
-    f1 = float(tr.f[l + 1, unit]) if l + 2 <= K else None
-    dh1 = float(g["h"][l + 1, unit])
-    direct = dc2 * f1 if f1 is not None else 0.0
-    through_h = dh1 * o * (1 - math.tanh(c1) ** 2)
-    return {"reaches": True, "K": K, "dc2": dc2, "f1": f1, "dh1": dh1, "o": o, "slope": 1 - math.tanh(c1) ** 2,
-            "direct": direct, "through_h": through_h, "total": float(g["c"][l + 1, unit])}
-
-
-def gru_gradient_split(run: GatesRun, l: int, unit: int) -> dict:
-    """dℓ/dh^(l+1) = dℓ/dh^(l+2) ⊙ z^(l+1) (straight along h, the carry) + the rest (through the gates and n
-    of step l + 1: the core's total minus the carry)."""
-    tr, g = run.trace, run.grads
-    K = g["h"].shape[0] - 1
-    if l + 1 > K:
-        return {"reaches": False, "K": K}
-    total = float(g["h"][l + 1, unit])
-    dh2 = float(g["h"][l + 2, unit]) if l + 2 <= K else 0.0
-    z1 = float(tr.z[l + 1, unit]) if l + 2 <= K else None
-    direct = dh2 * z1 if z1 is not None else 0.0
-    return {"reaches": True, "K": K, "dh2": dh2, "z1": z1, "direct": direct, "through_gates": total - direct,
-            "total": total}
-
-
-def along_share(run: GatesRun) -> tuple[float, int, int]:
-    """How much of the gradient reaching the carried state comes straight along it, summed over every unit and every
-    step where both parts exist (c^(l+1) for l + 2 ≤ K): Σ|along| / (Σ|along| + Σ|other|), where for the LSTM
-    along = dℓ/dc^(l+2) ⊙ f^(l+1) and other = the part through h^(l+1), and for the GRU along = dℓ/dh^(l+2) ⊙ z^(l+1)
-    and other = the rest. Sums, not a median of each entry's share: where both parts are tiny (float32 rounds
-    1 − tanh² of a large c to 0) an entry's share is noise, and sums weigh it by its size.
-    Returns ``(share, units, steps)``; NaN where no step has both."""
-    tr, g = run.trace, run.grads
-    lstm = "c" in g
-    total = g["c" if lstm else "h"].double()
-    K = total.shape[0] - 1
-    if K < 2:
-        return float("nan"), total.shape[1], 0
-    along = total[2:] * (tr.f if lstm else tr.z)[1:K].double()
-    if lstm:
-        other = g["h"][1:K].double() * tr.o[:K - 1].double() * (1 - torch.tanh(tr.c[1:K].double()) ** 2)
-    else:
-        other = total[1:K] - along
-    size = float(along.abs().sum() + other.abs().sum())
-    return (float(along.abs().sum()) / size if size > 0 else float("nan")), total.shape[1], K - 1
-
-
-def term(x: float) -> str:
-    """A number as a term of a sum or product: negative ones in brackets, "a + (-0.5)"."""
-    return f"({fmt(x)})" if x < 0 else fmt(x)
-
-
-def split_sentence(split: dict, state: str, l: int) -> str:
-    """The split in words, true for the state shown."""
-    s1, s2 = state + sup(f"({l + 1})"), state + sup(f"({l + 2})")
-    if not split["reaches"]:
-        return f"ℓ predicts the character read at this step, so {s1} does not reach ℓ (dℓ/d{s1} = 0)."
-    rest = f"through h{sup(f'({l + 1})')}" if state == "c" else "through the gates and n"
-    other = split["through_h"] if state == "c" else split["through_gates"]
-    along = (f"{fmt(split['direct'])} straight along {state} (from {s2})" if split.get("f1", split.get("z1"))
-             is not None else f"0 straight along {state} ({s2} does not reach ℓ)")
-    return f"The gradient reaching {s1}, {fmt(split['total'])}, is {along} + {term(other)} {rest}."
-
-
-def _sup(text: str) -> str:
-    return f"<sup>({text})</sup>"
-
-
-def lstm_equation(tr, l: int, unit: int, split: dict) -> str:
-    v = {k: float(tr[k][l, unit]) for k in ("f", "i", "o")}
-    c, c1, h1 = float(tr.c[l, unit]), float(tr.c[l + 1, unit]), float(tr.h[l + 1, unit])
-    a, b = _sup(l), _sup(l + 1)
-    eq = (f"c{b} = c{a} ⊙ f + i = {term(c)} × {fmt(v['f'])} + {term(v['i'])} = {fmt(c1)}; &nbsp; "
-          f"h{b} = o ⊙ tanh(c{b}) = {fmt(v['o'])} × {term(math.tanh(c1))} = {fmt(h1)} &nbsp; (unit {unit})")
-    if not split["reaches"]:
-        return eq + f"<br>dℓ/dc{b} = 0: ℓ predicts the character read at step {l}"
-    c2 = _sup(l + 2)
-    head = f"<br>dℓ/dc{b} = dℓ/dc{c2} ⊙ f{b} + dℓ/dh{b} ⊙ o ⊙ (1 − tanh² c{b}) = "
-    direct = (f"{term(split['dc2'])} × {fmt(split['f1'])}" if split["f1"] is not None else "0")
-    return eq + head + (f"{direct} + {term(split['dh1'])} × {fmt(split['o'])} × {fmt(split['slope'])} = "
-                        f"{fmt(split['direct'])} + {term(split['through_h'])} = {fmt(split['total'])}")
-
-
-def gru_equation(tr, l: int, unit: int, split: dict) -> str:
-    z, n = float(tr.z[l, unit]), float(tr.n[l, unit])
-    h, h1 = float(tr.h[l, unit]), float(tr.h[l + 1, unit])
-    a, b = _sup(l), _sup(l + 1)
-    eq = (f"h{b} = z ⊙ h{a} + (1 − z) ⊙ n = {fmt(z)} × {term(h)} + {fmt(1 - z)} × {term(n)} = {fmt(h1)} &nbsp; "
-          f"(unit {unit}; no output gate)")
-    if not split["reaches"]:
-        return eq + f"<br>dℓ/dh{b} = 0: ℓ predicts the character read at step {l}"
-    c2 = _sup(l + 2)
-    direct = f"{term(split['dh2'])} × {fmt(split['z1'])}" if split["z1"] is not None else "0"
-    return eq + (f"<br>dℓ/dh{b} = dℓ/dh{c2} ⊙ z{b} + (through the gates and n) = {direct} + "
-                 f"{term(split['through_gates'])} = {fmt(split['total'])}")
