@@ -111,6 +111,9 @@ class Template:
 
         with cls._lock:
             if cls._proc is None or cls._proc.poll() is not None:
+                if cls._proc is not None:  # a template that died: close our ends of its pipes
+                    for pipe in (cls._proc.stdin, cls._proc.stdout):
+                        pipe.close()
                 # its stderr is the server's (the kernels' messages go to the same log as usual)
                 cls._proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.kernel_fork", _CMDLINE_ROOM],
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -200,6 +203,17 @@ def _register_comm_targets() -> None:
     ipywidgets.register_comm_target()
 
 
+def _fresh_random_state() -> None:
+    """Seed what a new Python process seeds from the operating system's entropy (random, numpy's global
+    generator), so that forks do not share one stream; torch's default seed is fixed in every process anyway."""
+    import random
+
+    import numpy as np
+
+    random.seed()
+    np.random.seed()
+
+
 def _become_kernel(request: dict) -> None:
     """In the fork: leave the template's pipes, signals and session, take the request's environment and working
     directory, and run ipykernel. Never returns."""
@@ -219,6 +233,7 @@ def _become_kernel(request: dict) -> None:
         if sys.path and sys.path[0] in ("", os.getcwd()):  # the template's folder, as ipykernel_launcher does
             del sys.path[0]
         os.chdir(request["cwd"])
+        _fresh_random_state()
         argv = [str(a) for a in request["argv"]]
         _set_cmdline(" ".join([sys.executable, *argv]))
         # ipykernel read JPY_PARENT_PID when the template imported it: say the parent here, so that the kernel

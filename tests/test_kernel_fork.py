@@ -131,6 +131,27 @@ def test_a_forked_kernel_exits_when_its_template_goes(fork_provisioner):
     assert Template._proc.poll() is not None  # the next kernel starts a new template
 
 
+def test_two_forked_kernels_draw_different_random_numbers(fork_provisioner):
+    """As two new processes would: random and numpy's global generator are seeded afresh in each fork."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    async def draws() -> str:
+        km = AsyncKernelManager(kernel_name="python3")
+        await km.start_kernel()
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            assert isinstance(km.provisioner.process, ForkedKernel)
+            return (await run(kc, "import random, numpy\nprint(random.random(), numpy.random.random())"))["stdout"]
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    first, second = asyncio.run(draws()), asyncio.run(draws())
+    assert first and first != second
+
+
 def test_the_template_answers_a_malformed_request_and_exits_with_its_pipe():
     proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.kernel_fork"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
