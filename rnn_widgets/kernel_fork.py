@@ -19,6 +19,7 @@ the template goes (ipykernel's parent poller), and is reaped by the template, wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import gc
 import json
@@ -113,7 +114,8 @@ class Template:
             if cls._proc is None or cls._proc.poll() is not None:
                 if cls._proc is not None:  # a template that died: close our ends of its pipes
                     for pipe in (cls._proc.stdin, cls._proc.stdout):
-                        pipe.close()
+                        with contextlib.suppress(OSError):  # a request it never read: nothing to flush to
+                            pipe.close()
                 # its stderr is the server's (the kernels' messages go to the same log as usual)
                 cls._proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.kernel_fork", _CMDLINE_ROOM],
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
