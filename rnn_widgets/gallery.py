@@ -136,25 +136,16 @@ def fix_voila_shutdown() -> bool:
     Reading it before the page is written sets the cookie (a random token that the POST then echoes: tornado's
     double-submit check, unchanged). Returns False when this Voila has no such handler (nothing to fix).
     """
-    try:
-        from voila.handler import VoilaHandler
-    except ImportError:
-        return False
-    original = getattr(VoilaHandler, "get_generator", None)
-    if original is None:
-        return False
-    if getattr(original, "_sets_xsrf_cookie", False):
-        return True
+    from .gallery_guard import wrap_voila_pages
 
-    @functools.wraps(original)
-    async def get_generator(self, *args, **kwargs):
-        self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie when the browser has none
-        async for chunk in original(self, *args, **kwargs):
-            yield chunk
+    def wrap(original):
+        async def get_generator(self, *args, **kwargs):
+            self.xsrf_token  # noqa: B018 - reading it sets the _xsrf cookie when the browser has none
+            async for chunk in original(self, *args, **kwargs):
+                yield chunk
+        return get_generator
 
-    get_generator._sets_xsrf_cookie = True
-    VoilaHandler.get_generator = get_generator
-    return True
+    return wrap_voila_pages("_sets_xsrf_cookie", wrap)
 
 
 def _jupyter_server_extension_points():
@@ -196,7 +187,11 @@ def _run_voila(argv: list[str]) -> None:
     from traitlets.config import Config
     from voila.app import Voila
 
-    from .gallery_guard import KernelLimits, limit_page_kernels, refuse_legacy_kernel_protocol
+    from .gallery_guard import (
+        KernelLimits,
+        limit_page_kernels,
+        refuse_legacy_kernel_protocol,
+    )
 
     config = json.loads(argv[1])
     guard = config.pop(GUARD_SECTION, {})

@@ -248,9 +248,10 @@ def _record_page_kernels(kernel_manager, limits: KernelLimits) -> None:
     kernel_manager._rnn_widgets_records = True
 
 
-def limit_page_kernels(limits: KernelLimits) -> bool:
-    """Make Voila's page handler admit pages within ``limits`` (a clear 503/429 page beyond them). Returns False
-    when this Voila has no such handler."""
+def wrap_voila_pages(flag: str, wrap) -> bool:
+    """Replace Voila's page handler (``VoilaHandler.get_generator``, an async generator of the page's HTML) by
+    ``wrap(original)``, once: ``flag`` marks it done (functools.wraps copies the marks of earlier wrappers, so
+    each mark stays visible). Returns False when this Voila has no such handler (tested with 0.5.x)."""
     try:
         from voila.handler import VoilaHandler
     except ImportError:
@@ -258,8 +259,21 @@ def limit_page_kernels(limits: KernelLimits) -> bool:
     original = getattr(VoilaHandler, "get_generator", None)
     if original is None:
         return False
+    if not getattr(original, flag, False):
+        wrapped = functools.wraps(original)(wrap(original))
+        setattr(wrapped, flag, True)
+        VoilaHandler.get_generator = wrapped
+    return True
 
-    @functools.wraps(original)
+
+def limit_page_kernels(limits: KernelLimits) -> bool:
+    """Make Voila's page handler admit pages within ``limits`` (a clear 503/429 page beyond them). Returns False
+    when this Voila has no such handler."""
+    return wrap_voila_pages("_limits_page_kernels", functools.partial(_limited_pages, limits=limits))
+
+
+def _limited_pages(original, limits: KernelLimits):
+    """Voila's page handler ``original``, admitting a page only within ``limits``."""
     async def get_generator(self, *args, **kwargs):
         _record_page_kernels(self.kernel_manager, limits)
         client = client_of(self.request.remote_ip, self.request.headers.get("X-Forwarded-For"))
@@ -282,5 +296,4 @@ def limit_page_kernels(limits: KernelLimits) -> bool:
             if not request.has_kernel:
                 limits.release(client)
 
-    VoilaHandler.get_generator = get_generator
-    return True
+    return get_generator
