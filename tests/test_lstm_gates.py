@@ -2,16 +2,18 @@
 import html
 import math
 
+import ipywidgets
 import numpy as np
 import pytest
 import torch
+import traitlets
 
 from rnn_widgets import LSTMGatesWidget
-from rnn_widgets.core import load_char_model
+from rnn_widgets.core import LSTM, load_char_model
 from rnn_widgets.core.jacobians import backward_states
 from rnn_widgets.core.memory import remember_gru, remember_inputs, remember_lstm
 from rnn_widgets.widgets.common import fmt
-from rnn_widgets.widgets.lstm_gates import gates_run
+from rnn_widgets.widgets.lstm_gates import gates_run, small_char_model
 
 HAMLET = "To be, or not to be, that is the question:"
 
@@ -233,3 +235,115 @@ def test_the_gru_remark_says_same_recipe_only_when_the_model_cards_agree():
     same = len({card["training"].rsplit(",", 1)[0] for card in cards}) == 1
     assert ("same-recipe" in summary) == same
     assert all(fmt(card["held_out_nats_per_char"]) in summary for card in cards)
+
+
+# ---------------------------------------------------------------------- §2: "a nonlinearity (doesn't matter which one)"
+@pytest.mark.parametrize("phi", ["tanh", "relu", "identity", "sigmoid"])
+def test_the_candidate_nonlinearity_is_the_cores_and_the_memory_holds(phi):
+    w = LSTMGatesWidget(candidate=phi, length=30)
+    assert w.error.value == ""
+    with torch.no_grad():
+        tr = remember_lstm(phi).trace(remember_inputs(30))
+    np.testing.assert_allclose(w.maps[2][1].color, tr.candidate.detach().numpy().T, atol=1e-6)
+    np.testing.assert_allclose(w.maps[4][1].color, tr.c[1:].detach().numpy().T, atol=1e-6)
+    name = {"tanh": "tanh", "relu": "ReLU", "identity": "identity", "sigmoid": "σ"}[phi]
+    assert w.maps[2][0].title == f"candidate ({name})"
+    assert name in [p.text.split("\n")[0] for p in w.cell_diagram.parts if p.kind == "box"]
+    # the memory unit keeps the same share of what it wrote, whichever φ wrote it (59 % ± 3.2 points at 30 steps)
+    first, last = float(tr.c[1, 0]), float(tr.c[-1, 0])
+    summary = html.unescape(w.summaries["map4"].value)
+    assert f"writes c⁽¹⁾ = {fmt(first)} and holds c⁽30⁾ = {fmt(last)}" in summary
+    assert f"{fmt(100 * last / first, 3)}% of it" in summary
+    assert 0.58 < last / first < 0.63
+    shares = [float(m.c[-1, 0] / m.c[1, 0]) for m in
+              (remember_lstm(p).trace(remember_inputs(30)) for p in ("tanh", "relu", "identity", "sigmoid"))]
+    assert max(shares) - min(shares) < 0.05 and "differ by" not in summary
+    # the colour key covers what an unbounded φ writes (ReLU, identity: 2.39 at step 0)
+    top = w.maps[2][0].marks[0].scales["color"].max
+    assert top >= float(tr.candidate.abs().max())
+
+
+def test_the_candidate_control_applies_to_the_hand_built_lstm_only():
+    w = LSTMGatesWidget()
+    control = w.controls["candidate"]
+    assert isinstance(control, ipywidgets.ToggleButtons) and control.description == "Candidate φ"
+    assert [v for _, v in control.options] == ["tanh", "relu", "identity", "sigmoid"] and not control.disabled
+    control.value = "identity"  # the control drives the trait, which recomputes through the core
+    assert w.candidate == "identity" and w.maps[2][0].title == "candidate (identity)"
+    w.source = "text"  # the trained models' candidate is tanh: shown as such, the control off
+    assert control.disabled and w.maps[2][0].title == "candidate (tanh)" and "φ =" not in w.summaries["map4"].value
+    w.source, w.cell = "remember", "gru"
+    assert control.disabled
+    with pytest.raises(traitlets.TraitError):
+        w.candidate = "softmax"
+
+
+def test_where_the_input_gate_stays_open_the_sentence_says_why_they_differ():
+    w = LSTMGatesWidget(input_bias=6.0, length=30)
+    summary = html.unescape(w.summaries["map4"].value)
+    assert "differ by" in summary and "never negative (ReLU, σ)" in summary
+
+
+@pytest.mark.parametrize("phi", ["relu", "identity", "sigmoid"])
+def test_the_cores_lstm_backward_with_another_candidate_is_autograds(phi):
+    model = remember_lstm(phi)
+    with torch.no_grad():
+        model.W[:, :8].normal_(0, 0.3)  # recurrence through h too, so every path is checked
+    x = remember_inputs(20)
+    c0, h0 = torch.zeros(8, requires_grad=True), torch.zeros(8, requires_grad=True)
+    tr = model.trace(x, (c0, h0))
+    u = torch.linspace(-1, 1, 8)
+    gc, gh = torch.autograd.grad(tr.h[-1] @ u, [c0, h0])
+    states, _ = backward_states(model, x.unsqueeze(1), u)
+    np.testing.assert_allclose(states["c"][0, 0], gc, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(states["h"][0, 0], gh, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="candidate is tanh"):
+        model.to_torch()
+    with pytest.raises(ValueError, match="candidate must be one of"):
+        LSTM(2, 3, candidate="softmax")
+
+
+# ---------------------------------------------------------------------- §2: d_c = d_h, d_a = d_c + d_h
+def autograd_state_gradient(model, x, l, loss_of_h):
+    """dℓ/dc⁽ˡ⁺¹⁾ and dℓ/dh⁽ˡ⁺¹⁾ by autograd: the model run on from its state after step l, made a leaf."""
+    with torch.no_grad():
+        tr = model.trace(x)
+    c1, h1 = (tr[k][l + 1].clone().requires_grad_(True) for k in ("c", "h"))
+    last = h1 if l + 1 == x.shape[0] else model.trace(x[l + 1:], (c1, h1)).h[-1]  # ℓ may read h⁽ˡ⁺¹⁾ itself
+    return torch.autograd.grad(loss_of_h(last), [c1, h1], allow_unused=True, materialize_grads=True)
+
+
+@pytest.mark.parametrize("settings", [{"step": 3}, {"step": 29, "forget_bias": 2.0},
+                                      {"step": 5, "candidate": "relu"},
+                                      {"source": "text", "text": HAMLET, "step": 20}])
+def test_the_split_of_a_into_c_and_h_with_the_steps_numbers_is_autograds(settings):
+    w = LSTMGatesWidget(**settings)
+    run, l = w._compute(), w.step
+    equation = html.unescape(w.equation.value)
+    if w.source == "text":
+        cm = small_char_model("lstm")
+        ids = cm.encode(HAMLET)
+        with torch.no_grad():
+            x = cm.embed(ids)[:-1]
+        gc, gh = autograd_state_gradient(
+            run.model, x, l, lambda h: torch.nn.functional.cross_entropy(cm.readout(h), ids[-1]))
+        H = 128
+    else:
+        x = remember_inputs(w.length)
+        gc, gh = autograd_state_gradient(run.model, x, l, lambda h: h[0])
+        H = 8
+    ga = torch.cat([gc, gh])
+    assert f"d<sub>c</sub> = d<sub>h</sub> = {H}, d<sub>a</sub> = d<sub>c</sub> + d<sub>h</sub> = {H} + {H} = {2 * H}" \
+        in equation
+    assert (f"‖∂ℓ/∂a<sup>({l + 1})</sup>‖² = ‖∂ℓ/∂c<sup>({l + 1})</sup>‖² + ‖∂ℓ/∂h<sup>({l + 1})</sup>‖² = "
+            f"{fmt(float(gc.norm()))}² + {fmt(float(gh.norm()))}² = {fmt(float(ga.norm()))}²") in equation
+    if w.source == "text":
+        assert float(gh.norm()) > 0 and float(gc.norm()) > 0  # on text both halves carry gradient
+    # the c half is the part straight along c of the line above, for the drawn unit
+    unit = int(w.cell_diagram.fig.title.split("unit ")[1].split()[0].rstrip(","))
+    assert float(gc[unit]) == pytest.approx(w.split["direct"], rel=1e-4, abs=1e-9)
+
+
+def test_past_the_loss_the_gradient_of_a_is_zero():
+    w = LSTMGatesWidget(source="text", text=HAMLET, step=len(HAMLET) - 1)
+    assert "= 0" in html.unescape(w.equation.value).split("d<sub>a</sub>")[-1]

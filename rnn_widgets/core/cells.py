@@ -188,8 +188,11 @@ class LSTM(RecurrentBase):
     output_name = "h"
     GATES = ("f", "input_gate", "candidate", "o")
 
-    def __init__(self, input_size: int, hidden_size: int, *, device=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, *, candidate: str = "tanh", device=None, dtype=None):
         super().__init__(input_size, hidden_size)
+        if candidate not in NONLINEARITIES:
+            raise ValueError(f"candidate must be one of {sorted(NONLINEARITIES)}, got {candidate!r}")
+        self.candidate = candidate
         self.W = _new_param(4 * hidden_size, hidden_size + input_size, device, dtype)
         self.b = _new_param(4 * hidden_size, None, device, dtype)
         self._init_uniform()
@@ -197,7 +200,7 @@ class LSTM(RecurrentBase):
     def _gates(self, z: Tensor) -> dict[str, Tensor]:
         pre_f, pre_in, pre_cand, pre_o = z.chunk(4, dim=-1)
         f, in_gate, _, o = torch.sigmoid(z).chunk(4, dim=-1)  # one kernel for the three sigmoid gates
-        cand = torch.tanh(pre_cand)
+        cand = torch.tanh(pre_cand) if self.candidate == "tanh" else NONLINEARITIES[self.candidate](pre_cand)
         return {
             "pre_f": pre_f, "pre_input_gate": pre_in, "pre_candidate": pre_cand, "pre_o": pre_o,
             "f": f, "input_gate": in_gate, "candidate": cand, "o": o, "i": in_gate * cand,
@@ -233,6 +236,8 @@ class LSTM(RecurrentBase):
         return params
 
     def _fused(self, x, init):
+        if self.candidate != "tanh":  # PyTorch's kernel knows tanh only
+            return None
         c0, h0 = init
         out, h_last, c_last = torch.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)), self.torch_params(),
                                          True, 1, 0.0, False, False, False)  # (T, B, H)
@@ -242,6 +247,8 @@ class LSTM(RecurrentBase):
         # h of every step from PyTorch's fused kernel, then all pre-activations from one batched matmul. Where the
         # kernel is oneDNN's, its workspace also holds the activated gates and c (scan.py); elsewhere the gates are
         # computed here, and c from the linear recurrence solved at once (the kernel returns only the last c).
+        if self.candidate != "tanh":
+            return None
         c0, h0 = init
         run = onednn_lstm(x, h0, c0, self.torch_params())
         out = self._fused(x, init)[0] if run is None else run.h
@@ -273,7 +280,9 @@ class LSTM(RecurrentBase):
         return new
 
     def to_torch(self) -> nn.LSTM:
-        """The same network as a ``torch.nn.LSTM``."""
+        """The same network as a ``torch.nn.LSTM`` (a tanh candidate only)."""
+        if self.candidate != "tanh":
+            raise ValueError(f"torch.nn.LSTM's candidate is tanh, this LSTM's is {self.candidate!r}")
         m = nn.LSTM(self.input_size, self.hidden_size, device=self.W.device, dtype=self.W.dtype)
         w_ih, w_hh, b_ih, b_hh = self.torch_params()
         with torch.no_grad():

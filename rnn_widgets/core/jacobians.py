@@ -18,7 +18,7 @@ from .cells import GRU, LSTM, RNN
 
 
 def _slope(nonlinearity: str, z: Tensor) -> Tensor:
-    """σ'(z) for the RNN's nonlinearities."""
+    """σ'(z) for the RNN's nonlinearities (and the LSTM's candidate)."""
     if nonlinearity == "tanh":
         return 1 - torch.tanh(z) ** 2
     if nonlinearity == "sigmoid":
@@ -94,7 +94,8 @@ def _lstm(model: LSTM, tr, u, s, s_in, T):
     f, ig, cand, o, c = tr.f, tr.input_gate, tr.candidate, tr.o, tr.c
     tc = torch.tanh(c[1:])
     # every step's local derivatives at once: dℓ/dz^(k) = [dc, dc, dc, dh] ⊙ local[k]
-    local = torch.cat([c[:-1] * f * (1 - f), cand * ig * (1 - ig), ig * (1 - cand ** 2), tc * o * (1 - o)], -1)
+    cand_slope = (1 - cand ** 2) if model.candidate == "tanh" else _slope(model.candidate, tr.pre_candidate)
+    local = torch.cat([c[:-1] * f * (1 - f), cand * ig * (1 - ig), ig * cand_slope, tc * o * (1 - o)], -1)
     h_to_c = o * (1 - tc ** 2)  # dh^(k+1)/dc^(k+1)
     gh, gc = u, torch.zeros_like(u)  # dℓ/dh^(k+1), and dℓ/dc^(k+1) through c^(k+2) only
     hs, cs, dz = [gh], [], []

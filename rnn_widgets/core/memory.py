@@ -27,9 +27,11 @@ def remember_inputs(length: int, value: float = 0.8, seed: int = 0) -> torch.Ten
     return x
 
 
-def remember_lstm() -> LSTM:
+def remember_lstm(candidate: str = "tanh") -> LSTM:
+    """The hand-built memory LSTM; ``candidate`` its candidate's nonlinearity (§2: "doesn't matter which one"):
+    the same weights whichever it is, so unit 0 writes φ(3 · value) at step 0 and then keeps it through f."""
     def build():
-        m = LSTM(2, HIDDEN)
+        m = LSTM(2, HIDDEN, candidate=candidate)
         H = HIDDEN
         with torch.no_grad():
             m.W.mul_(0.3)

@@ -45,9 +45,10 @@ def _bus(l: int, token: str, x_label: float, feeds: list[float]) -> tuple[list[P
     return parts, edges
 
 
-def lstm_parts(tr, l: int, unit: int, token: str) -> tuple[list[Part], list[tuple[int, int]]]:
+def lstm_parts(tr, l: int, unit: int, token: str, phi: str = "tanh") -> tuple[list[Part], list[tuple[int, int]]]:
     """The LSTM cell at step l for one unit: c along the top (c^(l) → ⊙ f → + i → c^(l+1)), then tanh and ⊙ o
-    down to h^(l+1); four gate boxes fed from [h^(l); x[l]] along the bottom."""
+    down to h^(l+1); four gate boxes fed from [h^(l); x[l]] along the bottom (the candidate's box named by its
+    nonlinearity ``phi`` as shown: tanh, ReLU, identity, σ)."""
     v = {k: float(tr[k][l, unit]) for k in ("f", "input_gate", "candidate", "o", "i")}
     c, c1, h, h1 = (float(tr[k][l + d, unit]) for k, d in (("c", 0), ("c", 1), ("h", 0), ("h", 1)))
     parts = [
@@ -61,7 +62,7 @@ def lstm_parts(tr, l: int, unit: int, token: str) -> tuple[list[Part], list[tupl
         _state_part(10.2, 2.0, "h⁽ˡ⁺¹⁾", "h+1", h1, "above-left"),  # 7
         _box(1.9, "σ", "f", "f", v["f"]),  # 8
         _box(3.5, "σ", "in", "input_gate", v["input_gate"]),  # 9
-        _box(5.1, "tanh", "cand", "candidate", v["candidate"]),  # 10
+        _box(5.1, phi, "cand", "candidate", v["candidate"]),  # 10
         _box(6.7, "σ", "o", "o", v["o"]),  # 11
         _op(4.3, 2.6, "⊙", "i", "i", v["i"]),  # 12
         Part(3.5, 2.6), Part(5.1, 2.6), Part(6.7, 2.0),  # 13-15: corners

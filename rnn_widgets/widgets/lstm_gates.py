@@ -1,19 +1,13 @@
 """§2 and Remark 2.1: the LSTM's gates at work (and the GRU's), and the cell state as a skip path."""
 from __future__ import annotations
 
-import copy
-import functools
 import math
-from dataclasses import dataclass
 
 import ipywidgets as W
 import numpy as np
 import torch
 import traitlets
 
-from ..core import RNN, load_char_model, seeded
-from ..core.jacobians import backward_states
-from ..core.memory import remember_gru, remember_inputs, remember_lstm
 from .charts import (
     CellDiagram,
     display_char,
@@ -36,6 +30,16 @@ from .common import (
     slider,
 )
 from .lstm_drawing import CELL_X, CELL_Y, GRU_NOTE, LSTM_NOTE, gru_parts, lstm_parts
+from .lstm_runs import (
+    CANDIDATES,
+    MAX_CHARS,
+    GatesRun,
+    check_text,
+    gates_run,
+    held_sentence,
+    same_recipe,
+    small_char_model,
+)
 from .lstm_split import (
     along_share,
     gru_equation,
@@ -43,158 +47,16 @@ from .lstm_split import (
     lstm_equation,
     lstm_gradient_split,
     split_sentence,
+    state_split,
 )
 
-MAX_CHARS = 200
 SHOWN_UNITS = 16
 #: the six maps: (LSTM trace key, title) and the GRU's in the same slots (None: not shown)
-LSTM_MAPS = [("f", "forget gate f"), ("input_gate", "input gate"), ("candidate", "candidate (tanh)"),
+LSTM_MAPS = [("f", "forget gate f"), ("input_gate", "input gate"), ("candidate", "candidate ({})"),
              ("o", "output gate o"), ("c", "cell state c⁽ˡ⁺¹⁾"), ("h", "hidden state h⁽ˡ⁺¹⁾")]
 GRU_MAPS = [("z", "update gate z (1 keeps h)"), ("r", "reset gate r"), ("n", "candidate n"), (None, ""), (None, ""),
             ("h", "hidden state h⁽ˡ⁺¹⁾")]
 SIGNED = {"candidate", "c", "h", "n"}
-
-
-def gate_bias_slices(cell: str, H: int) -> dict[str, slice]:
-    """Where each knob's offset goes in the bias vector: LSTM b = [f; input gate; candidate; o];
-    GRU bx = [r; z; n] (forget knob → z, the keep gate; input knob → r; no output gate)."""
-    if cell == "lstm":
-        return {"forget": slice(0, H), "input": slice(H, 2 * H), "output": slice(3 * H, 4 * H)}
-    return {"forget": slice(H, 2 * H), "input": slice(0, H)}
-
-
-@functools.lru_cache(maxsize=3)
-def small_char_model(cell: str):
-    """The shipped one-layer Shakespeare model for ``cell`` ("lstm", "gru", or "rnn": the tanh RNN they are
-    compared with), loaded once and only read from here
-    (``load_char_model`` returns a fresh copy on every call, too costly for every slider move)."""
-    return load_char_model(f"small_{cell}", device="cpu")
-
-
-def same_recipe(*cells: str) -> bool:
-    """Whether the shipped small models of these cells were trained the same way: their model cards' training
-    lines agree, less the time taken (what a comparison may then call "the same protocol")."""
-    return len({str(small_char_model(c).card.get("training", "")).rsplit(",", 1)[0] for c in cells}) == 1
-
-
-def check_text(text: str, cell: str) -> None:
-    """Clear messages for text the character model cannot read."""
-    if not text:
-        raise ValueError("The text is empty: type a few characters for the model to read.")
-    if len(text) > MAX_CHARS:
-        raise ValueError(f"The text has {len(text)} characters; this view reads at most {MAX_CHARS}.")
-    if len(text) < 2:
-        raise ValueError("ℓ is the prediction of the text's last character from the ones before it: type at least "
-                         "two characters.")
-    unknown = small_char_model(cell).vocab.unknown(text) or small_char_model("rnn").vocab.unknown(text)
-    if unknown:
-        raise ValueError("The model was trained on Shakespeare and does not know these characters: "
-                         + " ".join(repr(c) for c in unknown[:10]))
-
-
-@functools.lru_cache(maxsize=8)
-def gates_input(source: str, text: str, length: int, cell: str):
-    """The layer the knobs start from, its input sequence x ``(T, input)``, and for text the model's readout
-    and the id of the text's last character (the target of ℓ); ``None, None`` for the remember task."""
-    if source == "remember":
-        return (remember_lstm() if cell == "lstm" else remember_gru()), remember_inputs(length), None, None
-    char_model = small_char_model(cell)
-    ids = char_model.encode(text)
-    with torch.no_grad():
-        return char_model.layers[0], char_model.embed(ids), char_model.readout, int(ids[-1])
-
-
-def state_gradients(model, x: torch.Tensor, readout=None, target: int | None = None):
-    """dℓ/d(state^(k)) for every state of ``model`` (``(K + 1, H)`` each, k = 0 … K) and ℓ's value.
-
-    Without a readout (the remember task) ℓ = unit 0 of the output state after the last step (K = T: the
-    remembered value). With one (text) ℓ = −log p(target | h^(T−1)), the cross-entropy with which the model
-    predicts the text's last character from the ones before it (K = T − 1): the loss it was trained on, so
-    two models' gradients are comparable. dℓ/dh^(K) = readoutᵀ (softmax − onehot), and the core's
-    ``backward_states`` carries it back.
-    """
-    H = model.hidden_size
-    if readout is None:
-        u = torch.zeros(H, dtype=x.dtype)
-        u[0] = 1.0
-        loss = None
-    else:
-        x = x[:-1]
-        with torch.no_grad():
-            h = model.trace(x)[model.output_name][-1]
-            logits = readout(h)
-            p = torch.softmax(logits, -1)
-            loss = float(-torch.log_softmax(logits, -1)[target])
-            p[target] -= 1.0
-            u = p @ readout.weight
-    states, _ = backward_states(model, x.unsqueeze(1), u)
-    return {k: v[:, 0] for k, v in states.items()}, loss
-
-
-def norms(grads: torch.Tensor) -> np.ndarray:
-    """‖·‖ of each row, in float64 (‖·‖² of tiny values must not underflow)."""
-    return grads.double().norm(dim=-1).numpy()
-
-
-@dataclass(frozen=True)
-class PlainRun:
-    """The comparison RNN's ‖dℓ/da^(k)‖, ℓ's value (text), and what it is (for the legend and the summary)."""
-
-    norms: np.ndarray
-    loss: float | None
-    trained: bool
-    name: str
-
-
-@functools.lru_cache(maxsize=8)
-def plain_rnn_run(source: str, text: str, length: int) -> PlainRun:
-    """The plain RNN on the same input (it does not depend on the gate knobs).
-
-    Text: the shipped one-layer tanh RNN trained on Shakespeare under the same protocol as the small LSTM and
-    GRU (``small_rnn``), reading the same text, with the same ℓ. The remember task has no trained RNN (the
-    LSTM and GRU there are hand-built): an untrained, seeded random tanh RNN of the same size, labelled so.
-    """
-    if source == "text":
-        char_model = small_char_model("rnn")
-        ids = char_model.encode(text)
-        with torch.no_grad():
-            x = char_model.embed(ids)
-        grads, loss = state_gradients(char_model.layers[0], x, char_model.readout, int(ids[-1]))
-        return PlainRun(norms(grads["a"]), loss, True, "trained tanh RNN")
-    base, x, _, _ = gates_input(source, text, length, "lstm")
-    rnn = seeded(0, lambda: RNN(base.input_size, base.hidden_size))
-    grads, _ = state_gradients(rnn, x)
-    return PlainRun(norms(grads["a"]), None, False, "untrained random RNN")
-
-
-@dataclass(frozen=True)
-class GatesRun:
-    """One run of the cell with the knobs' offsets: its trace, dℓ/d(state^(k)) for k = 0 … K, ℓ, the comparison."""
-
-    trace: object
-    text: str | None
-    model: object
-    grads: dict
-    flow: np.ndarray  # ‖dℓ/dc^(k)‖ (GRU: ‖dℓ/dh^(k)‖)
-    loss: float | None
-    plain: PlainRun
-
-
-@functools.lru_cache(maxsize=32)  # the step and unit controls only redraw
-def gates_run(source: str, text: str, length: int, cell: str, forget: float, input_: float, output: float):
-    """The trace with the knobs' bias offsets applied, and ‖dℓ/dc^(k)‖ (GRU: h) beside the plain RNN's ‖dℓ/da^(k)‖
-    (ℓ: see :func:`state_gradients`)."""
-    base, x, readout, target = gates_input(source, text, length, cell)
-    model = copy.deepcopy(base)
-    bias = model.b if cell == "lstm" else model.bx
-    offsets = {"forget": forget, "input": input_, "output": output}
-    with torch.no_grad():
-        for knob, sl in gate_bias_slices(cell, model.hidden_size).items():
-            bias[sl] += offsets[knob]
-        tr = model.trace(x)
-    grads, loss = state_gradients(model, x, readout, target)
-    flow = norms(grads["c" if cell == "lstm" else "h"])
-    return GatesRun(tr, text or None, model, grads, flow, loss, plain_rnn_run(source, text, length))
 
 
 class LSTMGatesWidget(LessonWidget):
@@ -209,6 +71,8 @@ class LSTMGatesWidget(LessonWidget):
     text : str                      the text (source "text")
     length : int                    steps of the remember signal
     cell : {"lstm", "gru"}
+    candidate : {"tanh", "relu", "identity", "sigmoid"}   the candidate's nonlinearity φ of the hand-built LSTM
+                                    (source "remember"; the trained text models use tanh)
     forget_bias, input_bias, output_bias : float   offsets added to those gates' biases
     step : int                      the step shown on the cell drawing
     unit : int                      the unit (row) shown on the cell drawing
@@ -229,6 +93,7 @@ class LSTMGatesWidget(LessonWidget):
     text = traitlets.Unicode("To be, or not to be, that is the question:").tag(config=True, max_length=MAX_CHARS)
     length = traitlets.Int(30, min=2, max=120).tag(config=True)
     cell = traitlets.Enum(["lstm", "gru"], "lstm").tag(config=True)
+    candidate = traitlets.Enum(list(CANDIDATES), "tanh").tag(config=True)
     forget_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
     input_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
     output_bias = traitlets.Float(0.0, min=-6.0, max=6.0).tag(config=True)
@@ -248,6 +113,10 @@ class LSTMGatesWidget(LessonWidget):
             self._control("source", W.ToggleButtons(options=[("remember the first input", "remember"),
                                                              ("text (Shakespeare model)", "text")], description="Input")),
             self._control("cell", W.ToggleButtons(options=[("LSTM", "lstm"), ("GRU", "gru")], description="Cell")),
+            self._control("candidate", W.ToggleButtons(
+                options=[(name, key) for key, name in CANDIDATES.items()], description="Candidate φ",
+                tooltips=["the candidate's nonlinearity (§2: doesn't matter which one); the hand-built LSTM only"]
+                * len(CANDIDATES), style={"button_width": "80px"})),
             self._control("text", W.Text(description="Text", continuous_update=False, layout=W.Layout(width="420px"))),
             self._control("length", slider("Steps", 2, 120)),
             self._control("forget_bias", slider("Forget-gate bias +", -6.0, 6.0, 0.5, **bias)),
@@ -261,7 +130,8 @@ class LSTMGatesWidget(LessonWidget):
         self._assemble(controls, [self.cell_note, self._figure("cell", self.cell_diagram.fig), *pairs,
                                   self._figure("gradients", self.grad_fig)])
         self.observe(lambda _: self._run(self._update), names=[
-            "source", "text", "length", "cell", "forget_bias", "input_bias", "output_bias", "step", "unit"])
+            "source", "text", "length", "cell", "candidate", "forget_bias", "input_bias", "output_bias", "step",
+            "unit"])
         self._run(self._update)
 
     # ------------------------------------------------------------------ computing
@@ -269,7 +139,12 @@ class LSTMGatesWidget(LessonWidget):
         if self.source == "text":
             check_text(self.text, self.cell)
         return gates_run(self.source, self.text if self.source == "text" else "", self.length, self.cell,
-                         self.forget_bias, self.input_bias, self.output_bias)
+                         self.forget_bias, self.input_bias, self.output_bias, self.phi)
+
+    @property
+    def phi(self) -> str:
+        """The candidate nonlinearity in use: the control's on the hand-built LSTM, tanh on the trained models."""
+        return self.candidate if self.source == "remember" and self.cell == "lstm" else "tanh"
 
     # ------------------------------------------------------------------ drawing
     def _update(self) -> None:
@@ -289,29 +164,36 @@ class LSTMGatesWidget(LessonWidget):
             self.summaries[f"map{k}"].layout.display = "" if key else "none"
             if key is None:
                 continue
+            title = title.format(CANDIDATES[self.phi])
             values = tr[key][1:] if key in ("c", "h") else tr[key]  # state after step l, at column l
             data = finite(values[:, units].T.numpy())  # (units, T)
             # gates run 0 → 1 (light → dark blue: a half-open gate is mid-blue, not blank); states and the
-            # candidate −1 → 1 around a white 0
+            # candidate −1 → 1 around a white 0 (wider where an unbounded candidate φ writes more than 1)
             signed = key in SIGNED
+            top = 1.0
+            if self.phi in ("relu", "identity") and key in ("candidate", "c"):
+                top = max(1.0, math.ceil(2 * float(np.abs(data).max())) / 2)
             if redraw:
                 color = grid.scales["color"]
                 with color.hold_sync():
                     color.colors = DIVERGING if signed else SEQUENTIAL
                     color.mid = 0.0 if signed else None
-                set_key(fig, -1.0 if signed else 0.0, 1.0)
-                fig.axes[0].label = "value, −1 → 1" if signed else "gate value, 0 → 1"
+                set_key(fig, -top if signed else 0.0, top)
+                fig.axes[0].label = f"value, −{fmt(top)} → {fmt(top)}" if signed else "gate value, 0 → 1"
                 fill_grid(fig, grid, data, characters=text)
                 fig.title = title
             place_cursor(cursor, step, len(units))
+            held = (held_sentence(self.length, self.forget_bias, self.input_bias, self.output_bias, self.phi)
+                    if key == "c" and self.source == "remember" and self.cell == "lstm" else "")
             self.summaries[f"map{k}"].value = esc(
                 f"{title}: mean {fmt(float(data.mean()))} over {len(units)} units × {T} steps; at step {step}, "
-                f"unit {units[0]}: {fmt(float(data[0, step]))}.")
+                f"unit {units[0]}: {fmt(float(data[0, step]))}." + held)
         self._draw_cell(run, step, units[min(self.unit, len(units) - 1)])
         self._draw_gradients(run, T)
         lstm = self.cell == "lstm"
         self.cell_note.value = LSTM_NOTE if lstm else GRU_NOTE
         self.controls["output_bias"].disabled = not lstm
+        self.controls["candidate"].disabled = not (lstm and self.source == "remember")
         # the knobs say which gate they move in this cell (the GRU's keep gate is z, its other gate r)
         self.controls["forget_bias"].description = "Forget-gate bias +" if lstm else "Update-gate (z) bias +"
         self.controls["input_bias"].description = "Input-gate bias +" if lstm else "Reset-gate (r) bias +"
@@ -364,9 +246,9 @@ class LSTMGatesWidget(LessonWidget):
         tr, text = run.trace, run.text
         token = f" ('{display_char(text[l])}')" if text else ""
         if self.cell == "lstm":
-            parts, edges = lstm_parts(tr, l, unit, token)
+            parts, edges = lstm_parts(tr, l, unit, token, CANDIDATES[self.phi])
             self.split = lstm_gradient_split(run, l, unit)
-            eq = lstm_equation(tr, l, unit, self.split)
+            eq = lstm_equation(tr, l, unit, self.split, state_split(run, l))
         else:
             parts, edges = gru_parts(tr, run.model, l, unit, token)
             self.split = gru_gradient_split(run, l, unit)

@@ -93,7 +93,46 @@ def _sup(text: str) -> str:
     return f"<sup>({text})</sup>"
 
 
-def lstm_equation(tr, l: int, unit: int, split: dict) -> str:
+def state_split(run, l: int) -> dict:
+    """§2's "d_c = d_h, and d_a = d_c + d_h, since we exactly split a into two parts" for a⁽ˡ⁺¹⁾ = [c⁽ˡ⁺¹⁾; h⁽ˡ⁺¹⁾],
+    the state step l + 1 reads: the sizes, read from the trace's tensors, and the same split of the gradient,
+    ∂ℓ/∂a = [∂ℓ/∂c; ∂ℓ/∂h], each half with the other held fixed (∂ℓ/∂c⁽ˡ⁺¹⁾ = dℓ/dc⁽ˡ⁺²⁾ ⊙ f⁽ˡ⁺¹⁾, the part straight
+    along c: the total dℓ/dc⁽ˡ⁺¹⁾ also counts the path through h⁽ˡ⁺¹⁾ = o ⊙ tanh c⁽ˡ⁺¹⁾). Its size obeys
+    ‖∂ℓ/∂a‖² = ‖∂ℓ/∂c‖² + ‖∂ℓ/∂h‖² (``norm_a`` is taken of the joined vector, not from that sum). Beyond K (text:
+    ℓ predicts the character read at step l) the gradient is 0."""
+    tr, g = run.trace, run.grads
+    a = torch.cat([tr.c[l + 1], tr.h[l + 1]], -1)
+    K = g["c"].shape[0] - 1
+    zero = torch.zeros_like(tr.c[l + 1], dtype=torch.float64)
+    dc = g["c"][l + 2].double() * tr.f[l + 1].double() if l + 2 <= K else zero
+    dh = g["h"][l + 1].double() if l + 1 <= K else zero
+    da = torch.cat([dc, dh], -1)
+    return {"d_c": tr.c.shape[-1], "d_h": tr.h.shape[-1], "d_a": a.shape[-1], "norm_c": float(dc.norm()),
+            "norm_h": float(dh.norm()), "norm_a": float(da.norm()), "reaches": l + 1 <= K}
+
+
+def state_split_line(parts: dict, l: int) -> str:
+    """The third line of the LSTM's equation: the sizes and the gradient of a⁽ˡ⁺¹⁾ split in c and h."""
+    b = _sup(l + 1)
+    d = {k: f"d<sub>{k[-1]}</sub>" for k in ("d_c", "d_h", "d_a")}
+    sizes = (f"<br>a{b} = [c{b}; h{b}]: {d['d_c']} = {d['d_h']} = {parts['d_c']}, {d['d_a']} = {d['d_c']} + "
+             f"{d['d_h']} = {parts['d_c']} + {parts['d_h']} = {parts['d_a']}; &nbsp; ")
+    if not parts["reaches"]:
+        return sizes + f"∂ℓ/∂a{b} = [∂ℓ/∂c{b}; ∂ℓ/∂h{b}] = 0"
+    return sizes + (f"∂ℓ/∂a{b} = [∂ℓ/∂c{b}; ∂ℓ/∂h{b}] (each half with the other fixed: ∂ℓ/∂c{b} is the part "
+                    f"straight along c), so ‖∂ℓ/∂a{b}‖² = ‖∂ℓ/∂c{b}‖² + ‖∂ℓ/∂h{b}‖² = "
+                    f"{fmt(parts['norm_c'])}² + {fmt(parts['norm_h'])}² = {fmt(parts['norm_a'])}² "
+                    f"(all {parts['d_c']} units)")
+
+
+def lstm_equation(tr, l: int, unit: int, split: dict, parts: dict | None = None) -> str:
+    """The cell's two equations and the split of dℓ/dc⁽ˡ⁺¹⁾ with the step's numbers; with ``parts``
+    (:func:`state_split`), a third line: a = [c; h], its sizes and its gradient's."""
+    extra = state_split_line(parts, l) if parts is not None else ""
+    return _lstm_lines(tr, l, unit, split) + extra
+
+
+def _lstm_lines(tr, l: int, unit: int, split: dict) -> str:
     v = {k: float(tr[k][l, unit]) for k in ("f", "i", "o")}
     c, c1, h1 = float(tr.c[l, unit]), float(tr.c[l + 1, unit]), float(tr.h[l + 1, unit])
     a, b = _sup(l), _sup(l + 1)
