@@ -86,6 +86,10 @@ ANSWERS = [
      "100% of the gradient's size comes straight along c"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients", "0.23"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients", "3.07e-06"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(candidate="relu"), "map4", "c⁽¹⁾ = 2.39"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(candidate="relu"), "map4", "59.3% of it"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(candidate="relu"), "map4", "φ = tanh 59%, identity 59%, σ 62.1%"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(length=120), "map4", "differ by 6.7 points"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation", "unit 24"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation", "r = +0.85"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(signal="h", feature="after a space"), "activation", "unit 84"),
@@ -211,3 +215,12 @@ def test_the_weight_scale_stretches_every_vector_by_itself():
     stretch = torch.linalg.svdvals(Wb[:, :H])
     torch.testing.assert_close(stretch, torch.full_like(stretch, 0.3))
     assert "it stretches every vector by exactly that factor" in answers_text("02_weight_sharing")
+
+
+def test_06_q7_quotes_the_equations_split_of_a():
+    """06 Q7: d_c = d_h, d_a = d_c + d_h and the gradient's split, as the equation's third line writes them."""
+    eq = html.unescape(rw.LSTMGatesWidget(source="text", step=30).equation.value)
+    for words in ("d<sub>c</sub> = d<sub>h</sub> = 128, d<sub>a</sub> = d<sub>c</sub> + d<sub>h</sub> = 128 + 128 = 256",
+                  "0.178² + 0.094² = 0.201²"):
+        assert words in answers_text("06_lstm_gates") and words in eq, words
+    assert "d<sub>a</sub> = d<sub>c</sub> + d<sub>h</sub> = 8 + 8 = 16" in html.unescape(rw.LSTMGatesWidget().equation.value)
