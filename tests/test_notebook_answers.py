@@ -100,6 +100,17 @@ ANSWERS = [
     ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "RNN 1.20e-24"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "LSTM 1.08e-07"),
     ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance", "GRU 1.31e-06"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(feature="position in the line"), "activation",
+     "Unit 24: max |c| = 1.64, max |h| = 0.928"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "distance",
+     "no training gradient ran more than 99 characters back"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "gates",
+     "34% of the values of the LSTM's forget gate f lie between 0.1 and 0.9"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "gates", "26% at or below 0.1, 40% at or above 0.9"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "gates", "input gate: 20%"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(), "gates", "output gate o: 23%"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(model="gru"), "gates", "72%"),
+    ("07_text_memory", lambda: rw.TextMemoryWidget(model="gru"), "gates", "reset gate r: 37%"),
 ]
 
 
@@ -215,6 +226,14 @@ def test_the_weight_scale_stretches_every_vector_by_itself():
     stretch = torch.linalg.svdvals(Wb[:, :H])
     torch.testing.assert_close(stretch, torch.full_like(stretch, 0.3))
     assert "it stretches every vector by exactly that factor" in answers_text("02_weight_sharing")
+
+
+def test_the_training_windows_rule_is_labelled_as_07_quotes_it():
+    w = rw.TextMemoryWidget()
+    assert w.window_labels[1].text[0] == "never trained on (d ≥ 100)" and w.window_rule.visible
+    assert "*never trained on (d ≥ 100)*" in answers_text("07_text_memory")
+    assert w.position == 233 and "at t = 233, the passage began 233 characters ago" in answers_text("07_text_memory")
+    w.close()
 
 
 def test_06_q7_quotes_the_equations_split_of_a():

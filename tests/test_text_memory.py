@@ -214,3 +214,60 @@ def test_black_characters_keep_their_contrast_on_every_cell_colour():
         return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
 
     assert min((luminance(c) + 0.05) / 0.05 for c in TEXT_DIVERGING + TEXT_SEQUENTIAL) >= 4.5
+
+
+# ---------------------------------------------------------------------- misconceptions (issue 22): soft gates, c vs h,
+# the training window
+def test_the_gate_histogram_is_the_lstms_gates_and_a_third_of_f_is_soft(widget):
+    import html
+
+    widget.model = "lstm"
+    passage = read_passage(load_char_model("lstm", device="cpu"), widget.text)
+    for row, gate in enumerate(("f", "input_gate", "o")):
+        v = passage.signal(gate).ravel()
+        counts, _ = np.histogram(v, bins=10, range=(0.0, 1.0))
+        np.testing.assert_allclose(widget.gate_bars.y[row], 100 * counts / v.size, rtol=1e-6)
+    f = passage.signal("f")
+    soft = np.mean((f > 0.1) & (f < 0.9))
+    assert f"{100 * soft:.0f}%" == "34%"  # the number issue 22 and 07 Q5 quote
+    said = html.unescape(widget.summaries["gates"].value)
+    assert "34% of the values of the LSTM's forget gate f lie between 0.1 and 0.9" in said
+    assert f"{100 * np.mean(f <= 0.1):.0f}% at or below 0.1" in said and f"{100 * np.mean(f >= 0.9):.0f}% at or above 0.9" in said
+    widget.model = "gru"
+    assert widget.gate_bars.labels == ["update gate z", "reset gate r"] and "GRU's gates" in widget.gate_fig.title
+    widget.model = "rnn"  # no gates of its own: the LSTM's, said in the title
+    assert "the RNN has no gates" in widget.gate_fig.title and len(widget.gate_bars.y) == 3
+    widget.model = "lstm"
+
+
+def test_the_counter_unit_holds_past_one_in_c_and_not_in_h():
+    import html
+
+    w = TextMemoryWidget(feature="position in the line")
+    passage = read_passage(load_char_model("lstm", device="cpu"), w.text)
+    c, h = passage.signal("c")[:, w.unit], passage.signal("h")[:, w.unit]
+    assert w.unit == 24 and f"{np.abs(c).max():.3g}" == "1.64" and f"{np.abs(h).max():.3g}" == "0.928"
+    assert np.abs(passage.signal("h")).max() <= 1 < np.abs(passage.signal("c")).max()  # (float32 can round to 1)
+    assert "Unit 24: max |c| = 1.64, max |h| = 0.928" in html.unescape(w.summaries["activation"].value)
+    w.close()
+
+
+def test_the_training_window_is_the_cards_and_marked_on_the_distance_plot(widget):
+    import html
+
+    from rnn_widgets.core import TrainConfig, Trainer
+    from rnn_widgets.core.text_memory import training_window
+
+    assert {training_window(load_char_model(k, device="cpu")) for k in ("rnn", "lstm", "gru")} == {100}
+    # the Trainer's windows: seq_len inputs, each read from a zero state (the model is called without one)
+    model = small_model("lstm")
+    inputs, _ = Trainer(model, model.encode(HELD_OUT[:500]), TrainConfig(seq_len=100, batch_size=2)).batch()
+    assert inputs.shape == (100, 2)
+    widget.position = DEFAULT_PASSAGE.index("wedding-day") + len("wedding-d") - 1
+    assert MAX_DISTANCE >= 100 and widget.window_rule.visible and list(widget.window_rule.x) == [100, 100]
+    assert [label.text[0] for label in widget.window_labels] == ["trained on (d < 100)", "never trained on (d ≥ 100)"]
+    said = html.unescape(widget.summaries["distance"].value)
+    assert "no training gradient ran more than 99 characters back" in said and "(d ≥ 100)" in said
+    widget.position = 50  # the plot reaches 50 back: no rule
+    assert not widget.window_rule.visible and "up to d = 50) lies inside that window" in html.unescape(
+        widget.summaries["distance"].value)

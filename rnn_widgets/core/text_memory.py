@@ -12,6 +12,7 @@ and how far back the gradient of one prediction reaches.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,11 @@ SIGNALS = {
     "gru": {"h": "hidden state h", "z": "update gate z", "r": "reset gate r", "n": "candidate n"},
 }
 STATES = {"a", "c", "h"}
+#: each model's gates (sigmoids, 0 shut … 1 open), in the order the widgets draw them; the RNN has none
+GATES = {"lstm": ("f", "input_gate", "o"), "gru": ("z", "r")}
+#: a gate value counts as soft (neither shut nor open) strictly between these
+SOFT = (0.1, 0.9)
+GATE_BINS = 10  # the gate histogram's bins: 0–0.1, 0.1–0.2, …, 0.9–1
 
 VOWELS = set("aeiouAEIOU")
 
@@ -290,3 +296,25 @@ def find_units(values: np.ndarray, text: str) -> list[FoundUnit]:
         best = int(np.argmax(np.abs(r)))
         found.append(FoundUnit(name, best, float(r[best])))
     return found
+
+
+def gate_histogram(values: np.ndarray, bins: int = GATE_BINS) -> np.ndarray:
+    """The share of ``values`` (a gate's, every unit at every character) in each of ``bins`` equal bins of [0, 1]
+    (the last bin includes 1)."""
+    counts, _ = np.histogram(np.clip(np.asarray(values, dtype=float).ravel(), 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    return counts / max(counts.sum(), 1)
+
+
+def soft_share(values: np.ndarray, lo: float = SOFT[0], hi: float = SOFT[1]) -> float:
+    """The share of ``values`` strictly between ``lo`` and ``hi``: a gate neither shut nor open there."""
+    v = np.asarray(values, dtype=float).ravel()
+    return float(np.mean((v > lo) & (v < hi))) if v.size else 0.0
+
+
+def training_window(model: CharModel) -> int | None:
+    """The characters per training sequence that the model's card names ("batch 64 x 100 chars"), or None.
+
+    The Trainer starts each random window from a zero state (truncated backpropagation through time), so no
+    training gradient ran more than ``window − 1`` characters back."""
+    found = re.search(r"batch \d+ x (\d+) char", str(getattr(model, "card", {}).get("training", "")))
+    return int(found.group(1)) if found else None

@@ -193,6 +193,21 @@ def bar_chart(title: str, x_label: str, y_label: str, *, height: int = 240, log_
     return _figure(title, [bars], axes, height), bars, {"x": sx, "y": sy}
 
 
+def grouped_bar_chart(title: str, x_label: str, y_label: str, n_series: int, *, height: int = 220):
+    """Bars of ``n_series`` series side by side on an ordinal x (a histogram of several quantities on the same
+    bins), one colour per series and a legend above the data. Returns ``(fig, bars, scales)``.
+
+    Set ``bars.x``, ``bars.y`` (one row per series), ``bars.colors`` and ``bars.labels``, then call :func:`fit_y`.
+    """
+    sx, sy = bq.OrdinalScale(), bq.LinearScale()
+    bars = bq.Bars(x=["·"], y=np.zeros((n_series, 1)), scales={"x": sx, "y": sy}, type="grouped",
+                   colors=PALETTE[:n_series], labels=[""] * n_series, display_legend=True, padding=0.2,
+                   stroke="white")
+    axes = [bq.Axis(scale=sx, label=x_label, tick_style={"font-size": "11px"}),
+            _y_axis(sy, y_label, grid_lines="dashed")]
+    return _figure(title, [bars], axes, height, legend_location="top-left"), bars, {"x": sx, "y": sy}
+
+
 # ---------------------------------------------------------------------- heat maps and their colour keys
 def _heat(title: str, row_label: str, column_label: str, key_label: str, signed: bool, height: int, lo, hi,
           row_scale=None, column_scale=None, extra_axes=()):

@@ -13,20 +13,26 @@ import traitlets
 from ..core import load_char_model
 from ..core.text_memory import (
     DEFAULT_PASSAGE,
+    GATE_BINS,
+    GATES,
     MAX_PASSAGE,
     SIGNALS,
+    SOFT,
     STATES,
     check_passage,
     connectivity,
     correlations,
     fall_distance,
     find_units,
+    gate_histogram,
     loss_gradient,
     read_passage,
+    soft_share,
     text_features,
+    training_window,
 )
-from .charts import fit_y, line_chart, set_key
-from .common import PALETTE, LessonWidget, _bad_value, esc, fmt, slider
+from .charts import fit_ordinal_x, fit_y, grouped_bar_chart, line_chart, set_key
+from .common import GREY, PALETTE, LessonWidget, _bad_value, esc, fmt, slider
 from .text_map import COLUMNS, TEXT_DIVERGING, fill_text_map, glyph, lay_out, text_map
 
 MODELS = ("rnn", "lstm", "gru")
@@ -38,6 +44,8 @@ MAX_DISTANCE = BAND_ROWS * COLUMNS - 2  # the characters back that a band shows 
 MAX_ROWS = 30  # a passage longer than this many lines is drawn with its lines run on
 LOG_FLOOR = -4.0  # the connectivity map's colours run from 10⁻⁴ of a model's largest norm to it
 DEFAULT_POSITION = DEFAULT_PASSAGE.index("wedding-day") + len("wedding-d") - 1  # reading 'd', predicting 'a'
+GATE_COLORS = [PALETTE[0], PALETTE[1], PALETTE[3]]  # blue, orange, pink: f, input gate, o (z, r)
+BIN_LABELS = [f"{k / GATE_BINS:.1g}–{(k + 1) / GATE_BINS:.1g}" for k in range(GATE_BINS)]  # "0–0.1" … "0.9–1"
 
 
 @functools.lru_cache(maxsize=3)
@@ -69,6 +77,28 @@ def losses_at(text: str, t: int) -> dict[str, float]:
 def features_of(text: str) -> dict[str, np.ndarray]:
     """The passage's features, once per passage (a unit's summary reads them on every slider move); only read."""
     return text_features(text)
+
+
+@functools.lru_cache(maxsize=8)
+def gate_shares(text: str, cell: str) -> dict[str, tuple[np.ndarray, float, float, float]]:
+    """Per gate of ``cell`` over ``text`` (every unit, every character): its histogram over GATE_BINS bins, and the
+    shares of its values that are soft (strictly between SOFT's ends), at most SOFT[0] and at least SOFT[1]."""
+    passage = read_all(text)[cell]
+    out = {}
+    for gate in GATES[cell]:
+        v = passage.signal(gate)
+        out[gate] = (gate_histogram(v), soft_share(v), float(np.mean(v <= SOFT[0])), float(np.mean(v >= SOFT[1])))
+    return out
+
+
+def window_of_training() -> int | None:
+    """The training window the three small models' cards name (one protocol: 100 characters), or None."""
+    windows = {training_window(trained(cell)) for cell in MODELS}
+    return windows.pop() if len(windows) == 1 else None
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.0f}%"
 
 
 @functools.lru_cache(maxsize=16)
@@ -144,6 +174,9 @@ class TextMemoryWidget(LessonWidget):
             self.signal = default_signal(self.model)
         self.activation_fig, self.activation_grid, self.activation_labels = text_map(
             "One unit over the text", "value")
+        self.gate_fig, self.gate_bars, _ = grouped_bar_chart(
+            "How open the gates are over the passage", "gate value (0 shut … 1 open)",
+            "share of values (%)", len(GATES["lstm"]), height=260)
         self.reach_fig, self.reach_grid, self.reach_labels = text_map(
             "Gradient over the text", "log₁₀ ‖dℓₜ/dx[l]‖ ÷ max", signed=False)
         # a box around the character each model predicts (t + 1), in every band
@@ -155,6 +188,15 @@ class TextMemoryWidget(LessonWidget):
             "‖dℓₜ/dx[t − d]‖ against the distance d", "distance d = t − l (characters back)",
             "‖dℓₜ/dx[l]‖ (log)", 3, log_y=True, labels=[NAMES[c] for c in MODELS],
             colors=[COLORS[c] for c in MODELS], height=260)
+        # the training window (truncated backpropagation through time): a dashed rule at d = window, labelled
+        dscales = self.distance_lines.scales
+        self.window_rule = bq.Lines(x=[0.0, 0.0], y=[1.0, 1.0], scales=dscales, colors=[GREY], stroke_width=2,
+                                    line_style="dashed")
+        # left of the rule what training reached, right of it what it never did
+        self.window_labels = [bq.Label(x=[0.0], y=[1.0], scales=dscales, colors=["#333333"], text=[""], align=align,
+                                       font_weight="normal", default_size=12, x_offset=offset, y_offset=16)
+                              for align, offset in (("end", -6), ("start", 6))]
+        self.distance_fig.marks = [*self.distance_fig.marks, self.window_rule, *self.window_labels]
         # its labels name each feature's best unit once the passage is read (_draw_activation)
         self.controls_find = W.Dropdown(description="Find units", options=[("—", ""), *((f, f) for f in FEATURES)])
         controls = [
@@ -167,6 +209,7 @@ class TextMemoryWidget(LessonWidget):
             self._control("position", slider("Position t", 1, MAX_PASSAGE - 2)),
         ]
         self._assemble(controls, [self._figure("activation", self.activation_fig),
+                                  self._figure("gates", self.gate_fig),
                                   self._figure("reach", self.reach_fig),
                                   self._figure("distance", self.distance_fig)])
         # these run before the redraw: the value offered follows the model, the unit follows the feature
@@ -225,6 +268,10 @@ class TextMemoryWidget(LessonWidget):
         if self.__dict__.get("_activation_shown") != shown:
             self._draw_activation(passages[self.model], text)
             self._activation_shown = shown
+        gated = self.model if self.model in GATES else "lstm"  # the RNN has no gates: the LSTM's are shown
+        if self.__dict__.get("_gates_shown") != (text, gated):
+            self._draw_gates(text, gated)
+            self._gates_shown = (text, gated)
         if self.__dict__.get("_reach_shown") != (text, t):
             self._draw_reach(text, t)
             self._reach_shown = (text, t)
@@ -263,6 +310,8 @@ class TextMemoryWidget(LessonWidget):
         follows = (f" Of the features, it follows “{best}” most closely (r = {rs[best]:+.2f})." if best else "")
         if signal not in STATES and signal != "n":
             follows += " A gate runs from 0 (shut) to 1 (open)" + (": z = 1 keeps the old h." if signal == "z" else ".")
+        if cell == "lstm" and signal in ("c", "h"):
+            follows += self._c_against_h(passage, unit)
         absent = [f.feature for f in found if f.unit is None and f.feature == self.feature]
         if absent:
             follows += f" No character of this passage is “{absent[0]}”: that feature cannot choose a unit here."
@@ -270,6 +319,40 @@ class TextMemoryWidget(LessonWidget):
             f"{NAMES[cell]}, {name}, unit {unit}: from {fmt(float(values.min()))} to {fmt(float(values.max()))} "
             f"over the {len(text)} characters" + (" (its lines run on here, ↵ marking each newline)" if run_on else "")
             + ".") + esc(follows)
+
+    @staticmethod
+    def _c_against_h(passage, unit: int) -> str:
+        """§2: c is a sum no nonlinearity squashes, h = o ⊙ tanh(c) stays inside (−1, 1): the unit's largest of each."""
+        most_c = float(np.abs(passage.signal("c")[:, unit]).max())
+        most_h = float(np.abs(passage.signal("h")[:, unit]).max())
+        said = f" Unit {unit}: max |c| = {fmt(most_c)}, max |h| = {fmt(most_h)}."
+        if most_c > 1:
+            return said + (" c⁽ˡ⁺¹⁾ = c⁽ˡ⁾ ⊙ f⁽ˡ⁾ + i⁽ˡ⁾ is a running sum that no nonlinearity squashes, so it can grow "
+                           "past 1 (a count along the line can live there); h = o ⊙ tanh(c) always stays inside "
+                           "(−1, 1).")
+        return said + " Here c stays inside (−1, 1) too; h = o ⊙ tanh(c) always does."
+
+    def _draw_gates(self, text: str, cell: str) -> None:
+        """The histogram of every gate of ``cell`` over the passage, and how many of f's (z's) values are soft."""
+        shares = gate_shares(text, cell)
+        names = [SIGNALS[cell][g] for g in GATES[cell]]
+        with self._holding(self.gate_bars):
+            self.gate_bars.x = BIN_LABELS
+            self.gate_bars.y = np.stack([100 * shares[g][0] for g in GATES[cell]])
+            self.gate_bars.colors = GATE_COLORS[: len(names)]
+            self.gate_bars.labels = names
+        fit_y(self.gate_fig, self.gate_bars.y, zero=True)
+        fit_ordinal_x(self.gate_fig, BIN_LABELS)
+        none = " (the RNN has no gates: the LSTM's)" if self.model not in GATES else ""
+        self.gate_fig.title = f"How open the {NAMES[cell]}'s gates are over the passage{none}"
+        first = GATES[cell][0]
+        _, soft, shut, open_ = shares[first]
+        others = "; ".join(f"{SIGNALS[cell][g]}: {percent(shares[g][1])}" for g in GATES[cell][1:])
+        self.summaries["gates"].value = esc(
+            f"Over the {len(text)} characters × {trained(cell).hidden_size} units, {percent(soft)} of the "
+            f"values of the {NAMES[cell]}'s {SIGNALS[cell][first]} lie between {SOFT[0]} and {SOFT[1]} ({percent(shut)} "
+            f"at or below {SOFT[0]}, {percent(open_)} at or above {SOFT[1]}); between {SOFT[0]} and {SOFT[1]} too, "
+            f"{others}. A gate is a sigmoid, not a switch: it can pass any fraction between 0 (shut) and 1 (open).")
 
     def _relabel_features(self, options: list[tuple[str, str]]) -> None:
         """New labels for "find units", keeping the feature chosen (new options select the first, "—", and
@@ -284,6 +367,29 @@ class TextMemoryWidget(LessonWidget):
             find.value = self.feature
         finally:
             link.updating = False
+
+    def _draw_window(self, window: int | None, far: int) -> None:
+        """The dashed rule at d = window, from the bottom to the top of the plot, and its two labels; hidden (and
+        kept inside the x range) where the plot does not reach that far back."""
+        scale = self.distance_lines.scales["y"]
+        shown = window is not None and window <= far
+        at = float(window) if shown else 0.0
+        texts = [f"trained on (d < {window})", f"never trained on (d ≥ {window})"] if shown else ["", ""]
+        with self._holding(self.window_rule, *self.window_labels):
+            self.window_rule.x, self.window_rule.y = [at, at], [scale.min, scale.max]
+            self.window_rule.visible = shown
+            for label, text in zip(self.window_labels, texts):
+                label.x, label.y, label.text, label.visible = [at], [scale.max], [text], shown
+
+    @staticmethod
+    def _window_words(window: int | None, far: int) -> str:
+        if window is None:
+            return ""
+        said = (f" The models trained on windows of {window} characters, each read from a zero state (truncated "
+                f"backpropagation through time): no training gradient ran more than {window - 1} characters back")
+        if window <= far:
+            return said + f", so right of the dashed line (d ≥ {window}) training never used the gradient shown."
+        return said + f"; every distance shown here (up to d = {far}) lies inside that window."
 
     def _draw_reach(self, text: str, t: int) -> None:
         norms = connectivity_at(text, t)
@@ -321,14 +427,17 @@ class TextMemoryWidget(LessonWidget):
             self.distance_lines.x = d
             self.distance_lines.y = np.stack([np.clip(norms[c], 1e-30, 1e30) for c in MODELS])
         fit_y(self.distance_fig, self.distance_lines.y)
+        window = window_of_training()
+        far = len(norms["lstm"]) - 1
+        self._draw_window(window, far)
         falls = {c: fall_distance(norms[c]) for c in MODELS}
         back = len(norms["lstm"]) - 1
         said = "; ".join(f"{NAMES[c]} at d = {falls[c]}" if falls[c] is not None else
                          f"{NAMES[c]} not within the {back} character{'s' * (back != 1)} back" for c in MODELS)
-        far = len(norms["lstm"]) - 1
         at_far = ", ".join(f"{NAMES[c]} {fmt(float(norms[c][far]))}" for c in MODELS)
         self.summaries["distance"].value = esc(
-            f"Below 1% of its largest value for good: {said}. Farthest back shown, d = {far}: {at_far}.")
+            f"Below 1% of its largest value for good: {said}. Farthest back shown, d = {far}: {at_far}."
+            + self._window_words(window, far))
         back = min(30, len(norms["lstm"]) - 1)
         largest = max(MODELS, key=lambda c: float(norms[c][back]))
         self.summaries["reach"].value = esc(
