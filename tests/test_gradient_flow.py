@@ -157,3 +157,43 @@ def test_updates_hand_freed_memory_back_at_most_once_a_second(monkeypatch):
     gf._last_trim[0] = 0.0
     w.seq_len = 23
     w.close()
+
+
+# ---------------------------------------------------------------------- why tanh (issue 22): ReLU's states explode
+def test_the_states_the_sentence_gives_are_the_plain_rnns_own():
+    import html
+
+    from rnn_widgets.core.jacobians import _with_recurrent_scale
+
+    for nonlinearity, bound in (("tanh", 1.0), ("sigmoid", 1.0), ("relu", None)):
+        w = GradientFlowWidget(nonlinearity=nonlinearity, scale=2.0, seq_len=50)
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(50, 1, 4, generator=g, dtype=torch.float64)  # gradient_norms' input for seed 0
+        with torch.no_grad():
+            a = _with_recurrent_scale(flow_model("rnn", nonlinearity), 2.0).trace(x).a[1:]
+        peak = float(a.abs().max())
+        said = html.unescape(w.summaries["lines"].value)
+        if bound:
+            assert peak < bound and "max |a| = " in said
+        else:  # ReLU: the states explode with the gradient
+            assert f"{peak:.2e}" == "1.76e+09" and "max |a| = 1.76e+09" in said
+            assert f"{w.lines.y[0][0]:.2e}" == "4.78e+09"
+        w.close()
+    w = GradientFlowWidget(nonlinearity="sigmoid", scale=2.0)
+    jac = flow_model("rnn", "sigmoid")
+    from rnn_widgets.core.flow import step_jacobian_norms
+
+    assert float(step_jacobian_norms(jac, 50, 2.0).max()) <= 2.0 / 4 + 1e-12  # "no factor exceeds scale/4"
+    assert "the weight scale/4 = 0.5" in html.unescape(w.summaries["lines"].value)
+    w.close()
+
+
+def test_the_explanations_relu_numbers():
+    w = GradientFlowWidget(nonlinearity="relu", scale=2.0)
+    assert f"{w.lines.y[0][0]:.2e}" == "4.78e+09"
+    assert "grows by a factor 4.78e+09 and the states reach 1.76e+09" in GradientFlowWidget.EXPLANATION
+    assert "it first exceeds 1 at scale 1.5" in w.summaries["map"].value  # "above a scale of about 1.5"
+    w.close()
+    tanh = GradientFlowWidget(scale=2.0)
+    assert f"{tanh.lines.y[0][0]:.3g}" == "241" and "tanh's grows by 241" in GradientFlowWidget.EXPLANATION
+    tanh.close()

@@ -14,6 +14,7 @@ import torch
 import traitlets
 
 from ..core.flow import (
+    INPUT_SIZE,
     MODELS,
     clip_summary,
     decay_rate,
@@ -23,6 +24,7 @@ from ..core.flow import (
     slope_rms,
     step_jacobian_norms,
 )
+from ..core.jacobians import _with_recurrent_scale
 from .charts import bar_chart, fill_grid, fit_y, line_chart, timeline_map
 from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
 
@@ -97,6 +99,35 @@ def rms_slope_factor(nonlinearity: str, seq_len: int, scale: float, seed: int, d
     return slope_rms(_model("rnn", nonlinearity, seed, device), seq_len, scale, seed)
 
 
+@functools.lru_cache(maxsize=64)
+def peak_state(nonlinearity: str, seq_len: int, scale: float, seed: int, device: str) -> float:
+    """The plain RNN's largest |a⁽ᵏ⁾| over its units and steps, on the input :func:`flow_rows` uses (inf where it
+    overflowed)."""
+    model = _model("rnn", nonlinearity, seed, device)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(seq_len, 1, INPUT_SIZE, generator=g, dtype=model.W.dtype).to(model.W.device)
+    with torch.no_grad():
+        a = _with_recurrent_scale(model, float(scale)).trace(x).a[1:]
+    peak = float(torch.nan_to_num(a.abs(), nan=math.inf).max())
+    return peak
+
+
+def why_this_sigma(nonlinearity: str, scale: float, peak: float) -> str:
+    """What σ's slope and range do to the gradient and the states, with the state's largest value (§1.5: why tanh)."""
+    shown = next((fmt(peak, d) for d in range(3, 7) if peak >= 1 or fmt(peak, d) != "1"), "1 to six digits")
+    size = f"max |a| = {shown}" if math.isfinite(peak) and peak <= DISPLAY_LIMIT else "max |a| past 1e30"
+    if nonlinearity == "relu":
+        return (f" ReLU′ is 1 on every active unit (0 on the others), and ReLU does not bound the states: here they "
+                f"reach {size} (tanh keeps them inside (−1, 1)); where the active units' factor exceeds 1, the "
+                f"states and the gradient explode together.")
+    if nonlinearity == "sigmoid":
+        return (f" sigmoid′ ≤ ¼: no step's factor exceeds the weight scale/4 = {fmt(scale / 4)}, so the gradient "
+                f"vanishes at every scale of the map (tanh′ reaches 1); the states stay inside (0, 1), here {size}.")
+    if nonlinearity == "tanh":
+        return f" tanh′ ≤ 1, reaching 1 at 0, and tanh keeps the states inside (−1, 1): here {size}."
+    return f" σ = identity: slope 1 everywhere and no bound on the states: here {size}."
+
+
 def growth_words(at_loss: float, at_start: float, steps: int) -> str:
     """ " (it shrinks by a factor 6.08e+05 over the 50 steps)", or grows; nothing where a ratio means nothing."""
     if not (math.isfinite(at_loss) and math.isfinite(at_start)) or at_loss <= 0 or at_start <= 0:
@@ -152,7 +183,11 @@ class GradientFlowWidget(LessonWidget):
         "weight scale of 1 and <b>explodes</b> above it. tanh′ ≤ 1 and sigmoid′ ≤ ¼ (much less where they "
         "saturate) shrink every factor: with tanh the gradient vanishes even at scale 1 and grows only at larger "
         "scales (from 1.6 at L = 50; the map says where at the length shown); with sigmoid no factor exceeds "
-        "scale/4 ≤ 0.5, so it vanishes at every scale of the map (4.50e-19 at step 0 at scale 2, L = 50). "
+        "scale/4 ≤ 0.5, so it vanishes at every scale of the map (4.50e-19 at step 0 at scale 2, L = 50). ReLU′ is "
+        "1 on every active unit and ReLU does not bound the states: above a scale of about 1.5 the states and the "
+        "gradient explode together (at scale 2, L = 50, the gradient grows by a factor 4.78e+09 and the states "
+        "reach 1.76e+09, where tanh's grows by 241 and its states stay inside (−1, 1)). That is why tanh: "
+        "slopes up to 1, and bounded states. "
         "<b>Clipping</b> tames exploding gradients. Clipping by norm (here) multiplies the whole gradient by one "
         "factor, keeping its direction, so one update cannot throw the weights far; clipping by value clamps each "
         "entry and can turn it. Neither can help a vanishing gradient: clipping never lengthens one. Vanishing "
@@ -242,6 +277,9 @@ class GradientFlowWidget(LessonWidget):
             typical = rms_slope_factor(self.nonlinearity, L, round(self.scale, 4), self.seed, str(self.torch_device))
             trend += (f" That is the weight scale × the largest slope σ′; but W_a turns the gradient onto every "
                       f"unit's slope, and the weight scale × the RMS slope is {fmt(typical)}.")
+            trend += why_this_sigma(self.nonlinearity, self.scale,
+                                    peak_state(self.nonlinearity, L, round(self.scale, 4), self.seed,
+                                               str(self.torch_device)))
         self.summaries["lines"].value = esc(
             f"{MODELS[self.model]}: ‖dℓ/da‖ goes from {fmt(float(mine[L]))} at step {L} to {fmt(float(mine[0]))} "
             f"at step 0{growth_words(float(mine[L]), float(mine[0]), L)}; {MODELS[self.compare]}: "
