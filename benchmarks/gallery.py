@@ -121,7 +121,8 @@ def flood(g, pool: int, rounds: int = 50) -> None:
 
 
 def chromium_cpu_seconds() -> float:
-    """CPU-seconds (user + system) of every Chromium process now running (the benchmark's browser)."""
+    """CPU-seconds (user + system) of every Chromium process now running: the benchmark's browser, and any
+    other Chromium on the machine (run the benchmark alone for a clean figure)."""
     import contextlib
 
     import psutil

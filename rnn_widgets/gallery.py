@@ -172,6 +172,11 @@ def _fork_kernels() -> None:
     why not (the package's entry point is missing: it was not installed with pip)."""
     from jupyter_client.provisioning import KernelProvisionerFactory
 
+    if not (sys.platform.startswith("linux") and Path("/proc/self/stat").exists()):
+        # a forked kernel's liveness is read from /proc, and fork() is what it is on Linux alone
+        print("rnn-widgets gallery: kernels are forked on Linux only; here they start as plain processes",
+              file=sys.stderr, flush=True)
+        return
     factory = KernelProvisionerFactory.instance()
     if factory._check_availability(FORK_PROVISIONER):
         factory.default_provisioner_name = FORK_PROVISIONER

@@ -11,19 +11,26 @@ own Voila process (as :func:`rnn_widgets.gallery.fix_voila_shutdown` does):
   count it is ~10¹⁸, and the list of offsets built from it grows on the server's event loop until the machine
   runs out of memory. Any widget that sends binary buffers (bqplot's marks do, on ``request_state``) sets it
   off. Voila's own page always asks for v1, so the gallery refuses a connection that does not (HTTP 400), and
-  the header reader is replaced by one that checks the frame's offsets against its length.
+  the header reader is replaced by one that checks the frame's offsets against its length. At most
+  :data:`SOCKETS_PER_KERNEL` websockets may be open to one kernel (429 beyond): each costs the server four of
+  its ~1,000 ZMQ sockets, and 300 of them to one page's kernel left the server unable to start anyone else's.
 * :class:`KernelLimits`. Each page view starts (or takes from the pool) a kernel of ~0.3–0.4 GB that lives
   until the page closes, or until culled 5 minutes after its page went. The gallery admits at most
   ``max_pages`` pages with a kernel at once (503 "the class is full" beyond) and at most ``per_client`` from
-  one client address (429), so no visitor can hold more than a few kernels however many GETs it sends.
+  one client (429; a client is an IPv4 address or an IPv6 /64), and a client may open at most
+  :data:`STARTS_PER_PAGE_PER_MINUTE` × ``per_client`` pages a minute (opening and closing pages in a loop
+  starts kernels), so no visitor can hold more than a few kernels however many GETs it sends. In a classroom
+  behind one NAT address every student is the same client: there, ``per_client=0`` (no per-client limit).
 """
 from __future__ import annotations
 
+import collections
 import contextvars
 import functools
 import html
 import ipaddress
 import os
+import time
 
 #: the kernel websocket subprotocol Voila's front end asks for (jupyter_server's name for it)
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
@@ -34,6 +41,12 @@ KERNEL_MB = 400
 RESERVED_MB = 1024
 #: pages one client address may hold at once: a student with a few tabs open, never a flood
 DEFAULT_PER_CLIENT = 4
+#: pages a client may open per minute, per page it may hold (opening and closing pages in a loop starts kernels)
+STARTS_PER_PAGE_PER_MINUTE = 3
+#: websockets open at once to one kernel: its page's, and one more while the page reconnects. Each costs the
+#: server four ZMQ sockets, of which a process has about a thousand: unbounded, one page's websockets left the
+#: server unable to start anyone else's kernel.
+SOCKETS_PER_KERNEL = 2
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -86,21 +99,57 @@ def refuse_legacy_kernel_protocol() -> bool:
     module.read_header_from_binary_message = read_v1_header
     if getattr(handler.get, "_refuses_legacy", False):
         return True
-    original = handler.get
+    original_get, original_open, original_on_close = handler.get, handler.open, handler.on_close
 
-    @functools.wraps(original)
-    async def get(self, *args, **kwargs):
+    @functools.wraps(original_get)
+    async def get(self, kernel_id, *args, **kwargs):
         if V1_PROTOCOL not in offered_protocols(self.request.headers.get("Sec-WebSocket-Protocol")):
             self.log.warning("rnn-widgets: refused a kernel websocket without the v1 protocol from %s",
                              self.request.remote_ip)
             self.set_status(400)
             self.finish(LEGACY_REFUSED)
             return None
-        return await original(self, *args, **kwargs)
+        if _sockets[kernel_id] >= SOCKETS_PER_KERNEL:
+            self.log.warning("rnn-widgets: refused a websocket to kernel %s from %s: %d open already",
+                             kernel_id, self.request.remote_ip, _sockets[kernel_id])
+            self.set_status(429)
+            self.finish(SOCKETS_REFUSED)
+            return None
+        _sockets[kernel_id] += 1  # counted from now (concurrent handshakes count too), until released once
+        self._rnn_socket = kernel_id
+        try:
+            return await original_get(self, kernel_id, *args, **kwargs)
+        finally:
+            if not getattr(self, "_rnn_opened", False):  # the handshake failed: no on_close will come
+                _release_socket(self)
+
+    @functools.wraps(original_open)
+    async def open(self, *args, **kwargs):
+        self._rnn_opened = True
+        return await original_open(self, *args, **kwargs)
+
+    @functools.wraps(original_on_close)
+    def on_close(self):
+        _release_socket(self)
+        return original_on_close(self)
 
     get._refuses_legacy = True
-    handler.get = get
+    handler.get, handler.open, handler.on_close = get, open, on_close
     return True
+
+
+_sockets: collections.Counter = collections.Counter()  # kernel id → its websockets counted now
+
+SOCKETS_REFUSED = (f"This kernel has {SOCKETS_PER_KERNEL} connections open already (its page's); "
+                   "close one before opening another.")
+
+
+def _release_socket(handler) -> None:
+    kernel_id = handler.__dict__.pop("_rnn_socket", None)
+    if kernel_id is not None:
+        _sockets[kernel_id] -= 1
+        if _sockets[kernel_id] <= 0:
+            del _sockets[kernel_id]
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -122,19 +171,35 @@ def default_max_pages(pool: int = 0, memory_mb: float | None = None) -> int:
     return max(2, int((memory - RESERVED_MB) // KERNEL_MB) - pool)
 
 
+def _address(text: str):
+    """``text`` as an IP address (an IPv4 address written as IPv6, ``::ffff:a.b.c.d``, as IPv4), or None."""
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
+
+
+def _key(address) -> str:
+    """What a client is counted as: its IPv4 address, or its IPv6 /64 network (one household or laptop gets a
+    whole /64, so counting IPv6 addresses one by one would give a single visitor billions of them)."""
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def client_of(remote_ip: str, forwarded_for: str | None) -> str:
-    """The address a page is counted against. A request from this machine that carries ``X-Forwarded-For`` came
+    """The client a page is counted against. A request from this machine that carries ``X-Forwarded-For`` came
     through a reverse proxy here (nginx, the hub's proxy): the address the proxy saw, the list's last, is the
     client. From any other peer the header is ignored, so a remote client cannot choose its own address."""
-    try:
-        local = ipaddress.ip_address(remote_ip).is_loopback
-    except ValueError:
-        local = False
-    if local and forwarded_for:
-        last = forwarded_for.split(",")[-1].strip()
-        if last:
-            return last
-    return remote_ip
+    peer = _address(remote_ip)
+    if peer is None:
+        return remote_ip
+    if peer.is_loopback and forwarded_for:
+        forwarded = _address(forwarded_for.split(",")[-1])
+        if forwarded is not None:
+            return _key(forwarded)
+    return _key(peer)
 
 
 class _PageRequest:
@@ -154,12 +219,13 @@ class KernelLimits:
     the kernel is gone (closed with its page, culled, or shut down). ``per_client=0`` counts no client apart.
     """
 
-    def __init__(self, max_pages: int, per_client: int = DEFAULT_PER_CLIENT):
+    def __init__(self, max_pages: int, per_client: int = DEFAULT_PER_CLIENT, clock=time.monotonic):
         if max_pages < 1 or per_client < 0:
             raise ValueError(f"max_pages must be at least 1 and per_client at least 0, got {max_pages}, {per_client}")
-        self.max_pages, self.per_client = max_pages, per_client
+        self.max_pages, self.per_client, self.clock = max_pages, per_client, clock
         self.kernels: dict[str, set[str]] = {}  # client → ids of its pages' kernels
         self.pending: dict[str, int] = {}       # client → pages admitted whose kernel is not known yet
+        self.recent: dict[str, collections.deque] = {}  # client → when its last pages were admitted
 
     def _forget_gone(self, live: set[str]) -> None:
         for client in list(self.kernels):
@@ -179,13 +245,25 @@ class KernelLimits:
         if self.per_client and self.held(client) >= self.per_client:
             return 429, (f"You already have {self.held(client)} pages of this gallery open, the most one computer "
                          "may hold at once. Close one of them (its kernel stops with it) and reload this page.")
+        if self.per_client and self._opened_lately(client) >= self.per_client * STARTS_PER_PAGE_PER_MINUTE:
+            return 429, ("You opened many pages of this gallery in the last minute; each starts a kernel for you. "
+                         "Wait a minute and reload this page.")
         if self.total() >= self.max_pages:
             return 503, (f"The class is full: {self.total()} pages are open, as many as this server can hold. "
                          "Try again in a minute.")
         return None
 
+    def _opened_lately(self, client: str) -> int:
+        times, minute_ago = self.recent.get(client), self.clock() - 60
+        while times and times[0] < minute_ago:
+            times.popleft()
+        if times is not None and not times:
+            del self.recent[client]
+        return len(times or ())
+
     def admit(self, client: str) -> None:
         self.pending[client] = self.pending.get(client, 0) + 1
+        self.recent.setdefault(client, collections.deque()).append(self.clock())
 
     def started(self, client: str, kernel_id: str) -> None:
         """The admitted page of ``client`` has its kernel."""

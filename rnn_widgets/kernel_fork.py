@@ -12,9 +12,10 @@ Pages of memory the template loaded are shared by every kernel until one writes 
 * ``python -m rnn_widgets.kernel_fork`` is the template: it reads one JSON request a line on stdin (the
   kernel's argv, environment and working directory), forks, and answers the child's pid on stdout.
 
-The gallery's Voila selects it (``JUPYTER_DEFAULT_PROVISIONER_NAME``); Binder and the hub start kernels as usual.
-A forked kernel is its own session leader (signals reach its process group, as for a local kernel), exits when
-the template goes (ipykernel's parent poller), and is reaped by the template, which counts its CPU time.
+The gallery's Voila selects it, on Linux only (``rnn_widgets.gallery._fork_kernels``); Binder and the hub start
+kernels as usual. A forked kernel is its own session leader (signals reach its process group, as for a local
+kernel), seeds its random generators afresh, exits when the template goes (ipykernel's parent poller), is
+killed before the template when memory runs out, and is reaped by the template, which counts its CPU time.
 """
 from __future__ import annotations
 
@@ -34,7 +35,12 @@ PRELOAD = ("IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "comm", "nump
            "bqplot", "anywidget", "rnn_widgets", "rnn_widgets.widgets")
 
 #: how long a launch waits for the template to answer before launching the kernel the usual way
-ANSWER_TIMEOUT = 120.0
+ANSWER_TIMEOUT = 60.0
+#: failures of the template in a row after which kernels start the usual way
+MAX_FAILURES = 3
+#: a kernel's /proc/self/oom_score_adj: when memory runs out, the kernel is killed before its template, whose
+#: death would take every kernel with it
+KERNEL_OOM_SCORE_ADJ = "300"
 
 #: room in the template's command line for each kernel's own (``ps`` then shows which kernel a process is)
 _CMDLINE_ROOM = "#" * 480
@@ -100,36 +106,67 @@ class ForkedKernel:
 
 
 class Template:
-    """The template process, started on first use; one per server process, shared by its kernels."""
+    """The template process, started on first use; one per server process, shared by its kernels.
+
+    A template that does not answer within :data:`ANSWER_TIMEOUT` is killed (a fork it made late dies with it:
+    its kernels watch it), and after :data:`MAX_FAILURES` failures in a row kernels are no longer forked (a
+    template that cannot import what it preloads would otherwise be started again for every kernel)."""
 
     _lock = threading.Lock()
     _proc = None
+    failures = 0
 
     @classmethod
-    def fork(cls, argv: list[str], env: dict, cwd: str) -> int:
+    def fork(cls, argv: list[str], env: dict, cwd: str, timeout: float = ANSWER_TIMEOUT) -> int:
         """Fork a kernel running ``argv`` (ipykernel's arguments); its pid. Raises OSError when it cannot."""
+        with cls._lock:
+            if cls.failures >= MAX_FAILURES:
+                raise OSError(f"the kernel template failed {cls.failures} times in a row; no more forks")
+            try:
+                pid = cls._ask(json.dumps({"argv": argv, "env": env, "cwd": cwd}), timeout)
+            except OSError:
+                cls.failures += 1
+                cls._stop()
+                raise
+            cls.failures = 0
+            return pid
+
+    @classmethod
+    def _ask(cls, request: str, timeout: float) -> int:
+        import select
         import subprocess
 
-        with cls._lock:
-            if cls._proc is None or cls._proc.poll() is not None:
-                if cls._proc is not None:  # a template that died: close our ends of its pipes
-                    for pipe in (cls._proc.stdin, cls._proc.stdout):
-                        with contextlib.suppress(OSError):  # a request it never read: nothing to flush to
-                            pipe.close()
-                # its stderr is the server's (the kernels' messages go to the same log as usual)
-                cls._proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.kernel_fork", _CMDLINE_ROOM],
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-            request = json.dumps({"argv": argv, "env": env, "cwd": cwd})
-            try:
-                cls._proc.stdin.write(request + "\n")
-                cls._proc.stdin.flush()
-                answer = cls._proc.stdout.readline()
-            except (OSError, ValueError) as exc:
-                raise OSError(f"the kernel template is gone: {exc}") from exc
+        if cls._proc is None or cls._proc.poll() is not None:
+            cls._stop()
+            # its stderr is the server's (the kernels' messages go to the same log as usual); its folder is /,
+            # so that nothing in the server's folder shadows a module it preloads
+            cls._proc = subprocess.Popen([sys.executable, "-m", "rnn_widgets.kernel_fork", _CMDLINE_ROOM], cwd="/",
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            cls._proc.stdin.write(request + "\n")
+            cls._proc.stdin.flush()
+            if not select.select([cls._proc.stdout], [], [], timeout)[0]:
+                raise OSError(f"the kernel template did not answer within {timeout:.0f} s")
+            answer = cls._proc.stdout.readline()
+        except ValueError as exc:  # a closed pipe
+            raise OSError(f"the kernel template is gone: {exc}") from exc
         try:
             return int(json.loads(answer)["pid"])
         except (ValueError, KeyError, TypeError) as exc:
             raise OSError(f"the kernel template answered {answer[:200]!r}") from exc
+
+    @classmethod
+    def _stop(cls) -> None:
+        """Kill the template (if any) and close our ends of its pipes."""
+        if cls._proc is None:
+            return
+        with contextlib.suppress(OSError):
+            cls._proc.kill()
+        cls._proc.wait()
+        for pipe in (cls._proc.stdin, cls._proc.stdout):
+            with contextlib.suppress(OSError):  # a request it never read: nothing to flush to
+                pipe.close()
+        cls._proc = None
 
 
 @functools.cache
@@ -145,16 +182,21 @@ def _provisioner_class():
             env = {str(k): str(v) for k, v in (kwargs.get("env") or os.environ).items()}
             cwd = str(kwargs.get("cwd") or os.getcwd())
             loop = asyncio.get_running_loop()
-            try:
-                pid = await asyncio.wait_for(loop.run_in_executor(None, Template.fork, cmd[1:], env, cwd),
-                                             ANSWER_TIMEOUT)
-            except (TimeoutError, OSError) as exc:
+            try:  # Template.fork keeps its own deadline: a thread is never left waiting on the template
+                pid = await loop.run_in_executor(None, Template.fork, cmd[1:], env, cwd)
+            except OSError as exc:
                 self.log.warning("rnn-widgets: no forked kernel (%s); starting it the usual way", exc)
                 return await super().launch_kernel(cmd, **kwargs)
             self.process = ForkedKernel(pid)
             self.pid = self.pgid = pid  # the kernel leads its own session and process group
             self.cwd = cwd
             return self.connection_info
+
+        async def send_signal(self, signum: int) -> None:
+            # the template reaps a kernel at once, so its pid (and process group) may soon be someone else's
+            if isinstance(self.process, ForkedKernel) and self.process.poll() is not None:
+                return
+            await super().send_signal(signum)
 
     return ForkProvisioner
 
@@ -207,13 +249,15 @@ def _register_comm_targets() -> None:
 
 def _fresh_random_state() -> None:
     """Seed what a new Python process seeds from the operating system's entropy (random, numpy's global
-    generator), so that forks do not share one stream; torch's default seed is fixed in every process anyway."""
+    generator, torch's default generator), so that forks do not share one stream."""
     import random
 
     import numpy as np
+    import torch
 
     random.seed()
     np.random.seed()
+    torch.seed()
 
 
 def _become_kernel(request: dict) -> None:
@@ -236,6 +280,8 @@ def _become_kernel(request: dict) -> None:
             del sys.path[0]
         os.chdir(request["cwd"])
         _fresh_random_state()
+        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as f:
+            f.write(KERNEL_OOM_SCORE_ADJ)
         argv = [str(a) for a in request["argv"]]
         _set_cmdline(" ".join([sys.executable, *argv]))
         # ipykernel read JPY_PARENT_PID when the template imported it: say the parent here, so that the kernel

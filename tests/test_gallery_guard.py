@@ -27,6 +27,8 @@ from gallery_support import (
 )
 
 from rnn_widgets.gallery_guard import (
+    SOCKETS_PER_KERNEL,
+    STARTS_PER_PAGE_PER_MINUTE,
     V1_PROTOCOL,
     KernelLimits,
     client_of,
@@ -83,10 +85,28 @@ def test_the_limits_count_pages_per_client_and_for_the_class():
         KernelLimits(0)
 
 
+def test_a_client_opening_and_closing_pages_in_a_loop_is_slowed():
+    now = [0.0]
+    limits = KernelLimits(max_pages=50, per_client=2, clock=lambda: now[0])
+    for i in range(2 * STARTS_PER_PAGE_PER_MINUTE):  # each page closed at once: never more than one held
+        assert limits.refusal("a", set()) is None
+        limits.admit("a"); limits.started("a", f"k{i}")
+        now[0] += 1
+    status, why = limits.refusal("a", set())
+    assert status == 429 and "last minute" in why
+    assert limits.refusal("b", set()) is None  # others are not slowed
+    now[0] += 60
+    assert limits.refusal("a", set()) is None
+
+
 def test_the_client_is_the_peer_unless_a_local_proxy_says_who():
     assert client_of("203.0.113.5", "10.0.0.1") == "203.0.113.5"  # a remote peer cannot choose its address
     assert client_of("127.0.0.1", "198.51.100.1, 10.0.0.7") == "10.0.0.7"  # the address the proxy saw
-    assert client_of("::1", None) == "::1"
+    assert client_of("::ffff:127.0.0.1", "10.0.0.7") == "10.0.0.7"  # a dual-stack proxy on this machine
+    assert client_of("::ffff:203.0.113.5", None) == "203.0.113.5"
+    # one IPv6 /64 is one client, however many of its addresses it uses
+    assert client_of("2001:db8:1:2::5", None) == client_of("2001:db8:1:2:ffff::9", None) == "2001:db8:1:2::/64"
+    assert client_of("::1", None) == "::/64"
     assert offered_protocols(f" {V1_PROTOCOL} , other") == [V1_PROTOCOL, "other"]
     assert offered_protocols(None) == []
 
@@ -160,6 +180,28 @@ def test_a_legacy_protocol_client_is_refused_and_a_flood_of_state_requests_harms
         status, _, seconds = get(url, timeout=10)
         assert status == 200 and seconds < 2, (url, status, seconds)
     shutdown(served, [kid])
+
+
+def test_a_kernel_takes_only_a_few_websockets_and_hundreds_refused_harm_no_one(served):
+    status, body, _ = get(served.page(PROBE), client="192.0.2.30")
+    kid = page_kernel(body)
+    url = f"{served.url.replace('http', 'ws', 1)}api/kernels/{kid}/channels"
+    open_ = [websocket.create_connection(url, timeout=30, subprotocols=[V1_PROTOCOL])
+             for _ in range(SOCKETS_PER_KERNEL)]
+    try:
+        for _ in range(300):  # each was four of the server's ~1,000 ZMQ sockets: 300 left it unable to start kernels
+            with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+                websocket.create_connection(url, timeout=10, subprotocols=[V1_PROTOCOL])
+            assert refused.value.status_code == 429
+        status, body, _ = get(served.page(PROBE), client="192.0.2.31")  # someone else's page still starts
+        assert status == 200
+        other = page_kernel(body)
+    finally:
+        for ws in open_:
+            ws.close()
+    time.sleep(1)  # the server sees the closes
+    websocket.create_connection(url, timeout=30, subprotocols=[V1_PROTOCOL]).close()  # a closed one frees its place
+    shutdown(served, [kid, other])
 
 
 def test_more_gets_than_the_cap_find_the_cap_held_and_a_clear_page(served):

@@ -19,6 +19,7 @@ import pytest
 from gallery_support import wait_until
 
 from rnn_widgets.kernel_fork import (
+    MAX_FAILURES,
     ForkedKernel,
     Template,
     _start_time,
@@ -95,7 +96,11 @@ def test_a_forked_kernel_runs_in_its_own_directory_and_environment_with_torch_al
 
             # an interrupt interrupts the running cell, as for a local kernel
             msg_id = kc.execute("import time; time.sleep(30)")
-            await asyncio.sleep(1.5)
+            while True:  # interrupt once the cell runs (on a loaded machine it may start late)
+                msg = await kc.get_iopub_msg(timeout=30)
+                if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                    break
+            await asyncio.sleep(0.5)
             await km.interrupt_kernel()
             reply = await kc.get_shell_msg(timeout=20)
             assert reply["parent_header"]["msg_id"] == msg_id and reply["content"]["ename"] == "KeyboardInterrupt"
@@ -143,13 +148,31 @@ def test_two_forked_kernels_draw_different_random_numbers(fork_provisioner):
         try:
             await kc.wait_for_ready(timeout=60)
             assert isinstance(km.provisioner.process, ForkedKernel)
-            return (await run(kc, "import random, numpy\nprint(random.random(), numpy.random.random())"))["stdout"]
+            code = "import random, numpy, torch\nprint(random.random(), numpy.random.random(), torch.rand(1).item())"
+            return (await run(kc, code))["stdout"]
         finally:
             kc.stop_channels()
             await km.shutdown_kernel(now=True)
 
     first, second = asyncio.run(draws()), asyncio.run(draws())
     assert first and first != second
+
+
+def test_a_template_that_does_not_answer_in_time_is_stopped_and_repeated_failures_end_the_forks():
+    Template._stop()
+    Template.failures = 0
+    try:
+        argv = ["-m", "ipykernel_launcher", "-f", "/nonexistent/kernel.json"]
+        with pytest.raises(OSError, match="did not answer"):  # it is still importing torch
+            Template.fork(argv, dict(os.environ), "/", timeout=0.01)
+        assert Template._proc is None and Template.failures == 1
+        Template.failures = MAX_FAILURES
+        started = time.monotonic()
+        with pytest.raises(OSError, match="no more forks"):
+            Template.fork(argv, dict(os.environ), "/")
+        assert time.monotonic() - started < 0.1 and Template._proc is None
+    finally:
+        Template.failures = 0
 
 
 def test_the_template_answers_a_malformed_request_and_exits_with_its_pipe():
