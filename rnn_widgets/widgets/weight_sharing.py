@@ -10,7 +10,9 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, seeded, step_gradients
-from .charts import bar_chart, fit_ordinal_x, fit_y, heat_map, set_key
+from ..core.tied_untied import load_tied_untied
+from ..core.tied_untied import summary as tied_untied_summary
+from .charts import bar_chart, fit_ordinal_x, fit_y, heat_map, line_chart, set_key
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 4
@@ -103,12 +105,61 @@ class WeightSharingWidget(LessonWidget):
             self._control("entry", W.Dropdown(options=ENTRIES, description="Bars show")),
             self._control("step", slider("Step k (right map)", 1, 30)),
         ]
+        # §1.2's warning, measured: the untied network's late layers are rarely trained (shipped, drawn once)
+        self.updates_fig, self.update_bars, _ = bar_chart(
+            "Untied (§1.2): updates each layer l got", "layer l", "training updates", height=220)
+        self.length_fig, self.length_lines, _ = line_chart(
+            "Accuracy against input length", "input length T", "accuracy", 2, height=220, markers=True,
+            labels=["tied, one W (§1.3)", "untied (§1.2)"], colors=[PALETTE[2], PALETTE[5]])
+        self.lengths_note = W.HTML("", layout=W.Layout(max_width="880px", margin="8px 0 0 8px"))
         self._assemble(controls, [
             W.HBox([self._figure("bars", self.bar_fig), self.sum_fig]),
             W.HBox([self._figure("total", self.total_fig, half=True), self._figure("step", self.step_fig, half=True)]),
+            self.lengths_note,
+            W.HBox([self._figure("updates", self.updates_fig, half=True),
+                    self._figure("lengths", self.length_fig, half=True)]),
         ])
+        self._draw_lengths()
         self.observe(lambda _: self._run(self._update), names=["seq_len", "weight_scale", "loss_at", "entry", "step"])
         self._run(self._update)
+
+    def _draw_lengths(self) -> None:
+        """§1.2's "later layers get trained very rarely, so it's hard to generalise to longer sequences": the shipped
+        run of core.tied_untied (it does not depend on the controls)."""
+        r = load_tied_untied()
+        n = tied_untied_summary(r)
+        lengths = r["lengths"]
+        with self._holding(self.update_bars, self.length_lines):
+            self.update_bars.x = [str(T) for T in lengths]
+            self.update_bars.y = np.asarray(r["untied_updates"], dtype=float)
+            self.update_bars.colors = [PALETTE[5]] * len(lengths)
+            self.length_lines.x = np.asarray(lengths, dtype=float)
+            self.length_lines.y = np.asarray([r["accuracy_tied"], r["accuracy_untied"]])
+        fit_y(self.updates_fig, self.update_bars.y, zero=True)
+        fit_ordinal_x(self.updates_fig, self.update_bars.x)
+        fit_y(self.length_fig, np.append(self.length_lines.y, 1.0), zero=True)  # 0 … 100%, ticks 0, 0.5, 1
+        # the legend sits bottom left, under the lines (every accuracy of lengths 1–8 is above 90%): no band above
+        self.length_fig.legend_location = "bottom-left"
+        self.length_fig.marks[0].scales["y"].max = 1.02
+        s, updates = r["settings"], r["untied_updates"]
+        question = r["task"].split(": ", 1)[-1]
+        self.lengths_note.value = (
+            "<b>§1.2, trained.</b> The untied network (one layer per token, its own W<sup>(l)</sup>) and the RNN "
+            f"(one W) learned the same task ({esc(question)}) on {s['steps']} batches whose lengths were drawn "
+            f"around {fmt(s['mean_len'])} (the longest: {n['longest']}). Layer l of the untied network is trained "
+            "only by sequences at least l long.")
+        last, longest, first_zero = n["last_trained"], n["longest"], len(lengths) - n["zero_layers"] + 1
+        self.summaries["updates"].value = esc(
+            f"Layer 1 of the untied network got {updates[0]} updates, layer {last} {updates[last - 1]}"
+            + (f", layer {longest} {updates[longest - 1]}" if longest != last else "")
+            + (f", and layers {first_zero}–{len(lengths)} none: no training sequence was that long."
+               if n["zero_layers"] else "."))
+        self.summaries["lengths"].value = esc(
+            f"On lengths {n['short'][0]}–{n['short'][1]} both are right about as often (tied "
+            f"{fmt(100 * n['tied_short'], 3)}%, untied {fmt(100 * n['untied_short'], 3)}%); on lengths "
+            f"{n['long'][0]}–{n['long'][1]}, longer than every training sequence, the tied RNN is still right "
+            f"{fmt(100 * n['tied_long'], 3)}% of the time, the untied network {fmt(100 * n['untied_long'], 3)}% "
+            f"(chance: 50%): it reads them with layers that were never trained.")
 
     def _pick(self, matrices: np.ndarray) -> np.ndarray:
         """One number per matrix: the Frobenius norm, or entry (i, j)."""
