@@ -341,7 +341,8 @@ class TextMemoryWidget(LessonWidget):
             self.gate_bars.y = np.stack([100 * shares[g][0] for g in GATES[cell]])
             self.gate_bars.colors = GATE_COLORS[: len(names)]
             self.gate_bars.labels = names
-        fit_y(self.gate_fig, self.gate_bars.y, zero=True)
+        # room above the tallest bar: bqplot's legend box reaches a little below the band fit_y keeps for it
+        fit_y(self.gate_fig, np.append(self.gate_bars.y, 1.15 * float(self.gate_bars.y.max())), zero=True)
         fit_ordinal_x(self.gate_fig, BIN_LABELS)
         none = " (the RNN has no gates: the LSTM's)" if self.model not in GATES else ""
         self.gate_fig.title = f"How open the {NAMES[cell]}'s gates are over the passage{none}"
