@@ -251,8 +251,8 @@ def test_the_training_windows_rule_is_labelled_as_07_quotes_it():
     w.close()
 
 
-def test_06_q7_quotes_the_equations_split_of_a():
-    """06 Q7: d_c = d_h, d_a = d_c + d_h and the gradient's split, as the equation's third line writes them."""
+def test_06_q4_quotes_the_equations_split_of_a():
+    """06 Q4: d_c = d_h, d_a = d_c + d_h and the gradient's split, as the equation's third line writes them."""
     eq = html.unescape(rw.LSTMGatesWidget(source="text", step=30).equation.value)
     for words in ("d<sub>c</sub> = d<sub>h</sub> = 128, d<sub>a</sub> = d<sub>c</sub> + d<sub>h</sub> = 128 + 128 = 256",
                   "0.178² + 0.094² = 0.201²"):

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from rnn_widgets import WeightSharingWidget
-from rnn_widgets.core.tied_untied import SumSign, draw_length, load_tied_untied, run_experiment, summary
+from rnn_widgets.core.tied_untied import (
+    SumSign,
+    draw_length,
+    load_tied_untied,
+    run_experiment,
+    summary,
+)
 from rnn_widgets.core.untied import UntiedRNN
 from rnn_widgets.widgets.common import fmt
 

@@ -109,7 +109,7 @@ def summary(result: dict) -> dict:
     short = [k for k, T in enumerate(lengths) if T <= mean]
     long = [k for k, T in enumerate(lengths) if T > longest] or [k for k, T in enumerate(lengths) if
                                                                    T > 0.75 * lengths[-1]]
-    avg = lambda key, idx: sum(result[key][k] for k in idx) / len(idx)  # noqa: E731
+    avg = lambda key, idx: sum(result[key][k] for k in idx) / len(idx)
     return {"longest": longest, "last_trained": last_trained, "zero_layers": sum(1 for n in updates if n == 0),
             "short": (lengths[short[0]], lengths[short[-1]]), "long": (lengths[long[0]], lengths[long[-1]]),
             "tied_short": avg("accuracy_tied", short), "untied_short": avg("accuracy_untied", short),
