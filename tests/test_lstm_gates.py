@@ -347,3 +347,13 @@ def test_the_split_of_a_into_c_and_h_with_the_steps_numbers_is_autograds(setting
 def test_past_the_loss_the_gradient_of_a_is_zero():
     w = LSTMGatesWidget(source="text", text=HAMLET, step=len(HAMLET) - 1)
     assert "= 0" in html.unescape(w.equation.value).split("d<sub>a</sub>")[-1]
+
+
+@pytest.mark.parametrize("length, forget, input_, output", [(30, 0.0, 0.0, 0.0), (120, 0.0, 6.0, 0.0),
+                                                             (7, -3.0, 2.5, 1.0)])
+def test_the_lean_memory_comparison_is_the_cores_trace(length, forget, input_, output):
+    from rnn_widgets.widgets.lstm_runs import memory_held
+    for phi in ("tanh", "relu", "identity", "sigmoid"):
+        tr = gates_run("remember", "", length, "lstm", forget, input_, output, phi).trace
+        expected = (float(tr.c[1, 0]), float(tr.c[-1, 0]), float(tr.input_gate[1:, 0].mean()))
+        assert memory_held(length, forget, input_, output, phi) == pytest.approx(expected, rel=1e-4, abs=1e-6)  # float32

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..core import RNN, load_char_model, seeded
+from ..core.cells import NONLINEARITIES
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
 from .common import fmt
@@ -167,11 +168,34 @@ def gates_run(source: str, text: str, length: int, cell: str, forget: float, inp
 @functools.lru_cache(maxsize=64)
 def memory_held(length: int, forget: float, input_: float, output: float, candidate: str) -> tuple[float, float, float]:
     """The hand-built LSTM's memory unit 0 with this candidate nonlinearity: ``(c⁽¹⁾, c⁽ᵀ⁾, input gate)``, what it
-    wrote at step 0, what it still holds after the last step, and its input gate's mean after step 0 (only the
-    trace: the summary compares every candidate)."""
-    tr = gates_run("remember", "", length, "lstm", forget, input_, output, candidate).trace
-    gate = float(tr.input_gate[1:, 0].mean()) if length > 1 else 0.0
-    return float(tr.c[1, 0]), float(tr.c[-1, 0]), gate
+    wrote at step 0, what it still holds after the last step, and its input gate's mean after step 0.
+
+    The summary compares every candidate at each knob's move, so this is lean: the hand-built LSTM's gates read
+    only x (W's h-columns are zero), so unit 0's gates are one affine map of x and c⁽ˡ⁺¹⁾ = c⁽ˡ⁾ f + i a loop of
+    floats (the tests check it against the core's trace); with h-columns it runs the trace."""
+    base, x, _, _ = gates_input("remember", "", length, "lstm", candidate)
+    H = base.hidden_size
+    offsets = {"forget": forget, "input": input_, "output": output}
+    with torch.no_grad():
+        b = base.b.clone()
+        for knob, sl in gate_bias_slices("lstm", H).items():
+            b[sl] += offsets[knob]
+        if bool(base.W[:, :H].any()):
+            model = copy.deepcopy(base)
+            model.b.copy_(b)
+            tr = model.trace(x)
+            f, gate, i, c = tr.f[:, 0], tr.input_gate[:, 0], tr.i[:, 0], tr.c[:, 0]
+        else:
+            rows = [0, H, 2 * H, 3 * H]  # unit 0 of f, the input gate, the candidate, o
+            z = x @ base.W[rows, H:].T + b[rows]  # (T, 4)
+            f, gate = torch.sigmoid(z[:, 0]), torch.sigmoid(z[:, 1])
+            i = gate * NONLINEARITIES[candidate](z[:, 2])
+            c = [0.0]
+            for f_t, i_t in zip(f.tolist(), i.tolist()):
+                c.append(c[-1] * f_t + i_t)
+            c = torch.tensor(c)
+    mean_gate = float(gate[1:].mean()) if length > 1 else 0.0
+    return float(c[1]), float(c[-1]), mean_gate
 
 
 def held_shares(length: int, forget: float, input_: float, output: float) -> dict[str, float]:
