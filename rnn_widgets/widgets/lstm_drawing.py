@@ -13,8 +13,9 @@ from .common import fmt
 CELL_X, CELL_Y = (-0.2, 10.4), (-0.6, 4.4)
 SIGMA_BOX, TANH_BOX, OP_FILL = "#fbe98e", "#bfe3f5", "#f6d5e6"  # colah's yellow boxes, light blue, pink ops
 LSTM_NOTE = ("<b>The cell</b>, drawn as in colah's <i>Understanding LSTM Networks</i>: c runs straight along the "
-             "top and is only scaled (⊙ f) and added to (+ i); each σ or tanh box is one part of the affine map "
-             "of [h<sup>(l)</sup>; x[l]], with its value for the drawn unit at this step.")
+             "top and is only scaled (⊙ f) and added to (+ i); each box (σ, or the candidate's φ: tanh unless "
+             "Candidate φ says otherwise) is one part of the affine map of [h<sup>(l)</sup>; x[l]], with its value "
+             "for the drawn unit at this step.")
 GRU_NOTE = ("<b>The GRU cell</b> has one state h, carried along the top: the update gate z keeps z ⊙ h<sup>(l)</sup> "
             "and lets in (1 − z) ⊙ n (PyTorch's convention: z = 1 keeps h; colah's post writes (1 − z) ⊙ h + z ⊙ h̃, "
             "where z = 1 replaces it), where the candidate n = tanh(W<sub>x</sub>x[l] + b + r ⊙ "
