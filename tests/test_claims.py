@@ -329,6 +329,17 @@ def test_clipping_says_which_w_and_that_it_cannot_help_a_vanishing_gradient():
     exploding = GradientFlowWidget(scale=1.7)
     assert exploding.lines.y[0][0] > exploding.lines.y[0][-1]
     assert "vanishes" not in exploding.summaries["clipping"].value
+    # by norm the direction is kept; by value (torch's clip_grad_value_) it turns, and the widget says how much
+    grads = [t.clone() for t in gradient_norms(flow_model("rnn", "tanh", seed=0), 50, [1.7], 0).weight_grads]
+    flat = torch.cat([g.flatten().double() for g in grads])
+    for g in grads:
+        g.grad = g.clone()
+    torch.nn.utils.clip_grad_value_(grads, 1.0)
+    clamped = torch.cat([g.grad.flatten().double() for g in grads])
+    cosine = float(flat @ clamped / (flat.norm() * clamped.norm()))
+    exploding_text = plain(exploding.summaries["clipping"].value)
+    assert cosine < 0.99
+    assert number_after(exploding_text, "it would turn: cosine") == f"{cosine:.3f}"
     assert "Clipping cannot help a vanishing gradient" not in GradientFlowWidget.EXPLANATION  # said once, as below
     assert "clipping by value clamps each entry" in GradientFlowWidget.EXPLANATION
     assert "Neither can help a vanishing gradient" in GradientFlowWidget.EXPLANATION

@@ -70,6 +70,7 @@ ANSWERS = [
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "‖dℓ/d(W, b)‖ = 259"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "multiplied by 0.00387 to 1"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "cosine 1.000000"),
+    ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping", "it would turn: cosine 0.806"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(scale=1.7), "clipping",
      "move the weights by 25.9; clipped, by 0.1"),
     ("05_gradient_flow", lambda: rw.GradientFlowWidget(), "clipping", "‖dℓ/da⁽⁰⁾‖ = 1.64e-06"),

@@ -169,6 +169,22 @@ def clip_summary(grads: list[Tensor], threshold: float):
     return before, after, factor, cosine
 
 
+def clip_by_value_cosine(grads: list[Tensor], threshold: float) -> float:
+    """The cosine between ``grads`` and the same gradient clipped *by value* (each entry clamped to
+    ±``threshold``, as ``torch.nn.utils.clip_grad_value_`` does): below 1 when clamping turned it. NaN for a
+    gradient that overflowed or is zero."""
+    dot = before = after = 0.0
+    for t in grads:
+        g = t.double()
+        clamped = g.clamp(-threshold, threshold)
+        dot += float((g * clamped).sum())
+        before += float(g.pow(2).sum())
+        after += float(clamped.pow(2).sum())
+    if not (math.isfinite(dot) and before > 0 and after > 0):
+        return float("nan")
+    return dot / math.sqrt(before * after)
+
+
 def decay_rate(norms: Tensor, floor: float = 1e-300) -> float | None:
     """The per-step factor ρ of a geometric fit ‖dℓ/da^(k)‖ ≈ C ρ^(L−k) (least squares on log norms).
 

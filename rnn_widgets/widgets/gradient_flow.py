@@ -16,6 +16,7 @@ import traitlets
 from ..core.flow import (
     INPUT_SIZE,
     MODELS,
+    clip_by_value_cosine,
     clip_summary,
     decay_rate,
     flow_model,
@@ -334,9 +335,11 @@ class GradientFlowWidget(LessonWidget):
             norm = (f"‖dℓ/d(W, b)‖ = {fmt(before)} (taken against W as stored; against the W the model runs with, "
                     f"W_a × the weight scale, it is {fmt(effective)})")
             if factor < 1:
+                by_value = clip_by_value_cosine(weight_grads, self.clip)
                 text = (f"{norm} exceeds {fmt(self.clip)}: multiplied by {fmt(factor)} to {fmt(after)}; the direction "
                         f"is unchanged (cosine {cosine:.6f}). With learning rate {lr}, one SGD step would move the "
-                        f"weights by {fmt(lr * before)}; clipped, by {fmt(lr * after)}.")
+                        f"weights by {fmt(lr * before)}; clipped, by {fmt(lr * after)}. Clipped by value instead "
+                        f"(each entry to ±{fmt(self.clip)}), it would turn: cosine {by_value:.3f} with the gradient.")
             else:
                 text = (f"{norm} is within {fmt(self.clip)}: clipping leaves it alone (factor 1); an SGD step with "
                         f"learning rate {lr} moves the weights by {fmt(lr * before)}.")
