@@ -255,7 +255,7 @@ def test_the_candidate_nonlinearity_is_the_cores_and_the_memory_holds(phi):
     assert f"writes c⁽¹⁾ = {fmt(first)} and holds c⁽30⁾ = {fmt(last)}" in summary
     assert f"{fmt(100 * last / first, 3)}% of it" in summary
     assert 0.58 < last / first < 0.63
-    shares = [float(m.c[-1, 0] / m.c[1, 0]) for m in
+    shares = [float(m.c[-1, 0].detach() / m.c[1, 0].detach()) for m in
               (remember_lstm(p).trace(remember_inputs(30)) for p in ("tanh", "relu", "identity", "sigmoid"))]
     assert max(shares) - min(shares) < 0.05 and "differ by" not in summary
     # the colour key covers what an unbounded φ writes (ReLU, identity: 2.39 at step 0)

@@ -96,6 +96,7 @@ ANSWERS = [
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "0.00397"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "0.00383 through h⁽¹⁰⁾"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "keeps 0.0133% of c"),
+    ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text", step=9), "cell", "times f⁽¹⁰⁾ = 0.916"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(source="text"), "gradients",
      "49% of the gradient's size comes straight along c"),
     ("06_lstm_gates", lambda: rw.LSTMGatesWidget(), "gradients",

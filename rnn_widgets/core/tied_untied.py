@@ -5,7 +5,7 @@ Two networks learn the same task on short sequences: the §1.2 network with one 
 (one W, b shared by every position). The task is many-to-one: read x[0] … x[T−1], each uniform in (−1, 1), and
 say whether their sum is positive (a linear readout of the last state). Each training batch has one length T,
 drawn around ``mean_len`` (a rounded normal, standard deviation ``spread``, clipped to 1 … ``max_len``), so
-layer l of the untied network gets a gradient — an update, with plain SGD — only from batches longer than l.
+layer l of the untied network gets a gradient — an update, with plain SGD — only from batches at least l long.
 Afterwards both are tested at every length 1 … ``max_len``.
 
 ``scripts/measure_tied_untied.py`` runs it at full size (seeded) and ships the result in

@@ -84,8 +84,12 @@ def split_sentence(split: dict, state: str, l: int) -> str:
         return f"ℓ predicts the character read at this step, so {s1} does not reach ℓ (dℓ/d{s1} = 0)."
     rest = f"through h{sup(f'({l + 1})')}" if state == "c" else "through the gates and n"
     other = split["through_h"] if state == "c" else split["through_gates"]
-    along = (f"{fmt(split['direct'])} straight along {state} (from {s2})" if split.get("f1", split.get("z1"))
-             is not None else f"0 straight along {state} ({s2} does not reach ℓ)")
+    gate = split.get("f1", split.get("z1"))
+    # the gate named here is the one that scales this path, step l + 1's, not the step shown's (which scales
+    # c⁽ˡ⁾ into c⁽ˡ⁺¹⁾): a student reading "keeps 0.01%" beside a small "along c" would take the wrong one for the cause
+    along = (f"{fmt(split['direct'])} straight along {state} (from {s2}, times {'f' if state == 'c' else 'z'}"
+             f"{sup(f'({l + 1})')} = {fmt(gate)})" if gate is not None
+             else f"0 straight along {state} ({s2} does not reach ℓ)")
     return f"The gradient reaching {s1}, {fmt(split['total'])}, is {along} + {term(other)} {rest}."
 
 
