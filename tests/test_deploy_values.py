@@ -101,11 +101,21 @@ class DummyAuthenticator:  # stands in for jupyterhub.auth's, set as a class rat
 
 
 @pytest.mark.parametrize("authenticator", ["dummy", "null", "jupyterhub.auth.DummyAuthenticator",
-                                           "jupyterhub.auth:NullAuthenticator", DummyAuthenticator])
+                                           "jupyterhub.auth:NullAuthenticator", DummyAuthenticator,
+                                           "tmp", "tmpauthenticator.TmpAuthenticator", "shared-password",
+                                           "jupyterhub.authenticators.shared.SharedPasswordAuthenticator",
+                                           "firstuseauthenticator.FirstUseAuthenticator"])
 def test_the_hub_refuses_to_start_with_a_test_login(authenticator):
     with pytest.raises(SystemExit) as refused:
         start_hub_config(login(authenticator, DummyAuthenticator={"password": "a-shared-password"}))
     assert "a test login" in str(refused.value.code)
+
+
+def test_the_check_runs_after_every_other_shipped_snippet():
+    """The chart runs extraConfig snippets sorted by name: the check must come last to see what the others set."""
+    snippets = sorted(VALUES["hub"]["extraConfig"])
+    assert snippets[-1] == "~refuse-test-login"
+    assert "~" > max("z", "Z", "9")  # any name of letters and digits sorts before it
 
 
 def test_the_hub_refuses_to_start_when_a_values_file_removes_the_authenticator():

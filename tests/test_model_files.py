@@ -286,3 +286,29 @@ def test_save_refuses_a_card_that_load_would_refuse(tmp_path):
     model.save(tmp_path / "m.pt", notes="short", loss=1.5)
     assert CharModel.load(tmp_path / "m.pt").card == {"notes": "short", "loss": 1.5}
     check_card({"a": None, "b": True})
+
+
+def test_a_named_pipe_or_a_folder_is_refused_at_once(tmp_path):
+    """Opening a named pipe for reading waits for a writer: the loader must never block on one."""
+    import os
+    import signal
+
+    pipe = tmp_path / "model.pt"
+    os.mkfifo(pipe)
+    previous = signal.signal(signal.SIGALRM, signal.default_int_handler)
+    signal.alarm(5)  # a hang would end in KeyboardInterrupt, failing the test instead of the suite
+    try:
+        for path in (pipe, tmp_path):
+            with pytest.raises(ValueError, match="not a regular file"):
+                CharModel.load(path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_card_or_chars_that_could_not_be_shown_are_refused():
+    with pytest.raises(ValueError, match="lone surrogate"):
+        check_saved({"state": {}, "chars": "ab\ud800", "config": {}})
+    for card in ({"loss": float("nan")}, {"loss": float("inf")}, {"note": "x\udc80"}):
+        with pytest.raises(ValueError, match="finite number or a text"):
+            check_card(card)

@@ -115,6 +115,8 @@ def _checked_chars(chars) -> str:
     # the length is checked before set(): a long string is refused without being walked
     if not isinstance(chars, str) or not 1 <= len(chars) <= MAX_VOCAB or len(set(chars)) != len(chars):
         raise ValueError(f"chars must be 1 to {MAX_VOCAB} distinct characters, got {_summary(chars)}")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in chars):  # a lone surrogate cannot be shown or sent to a page
+        raise ValueError("chars holds a lone surrogate (U+D800–U+DFFF), which is not a character")
     return chars
 
 
@@ -161,9 +163,10 @@ def check_card(card) -> None:
     for key, value in card.items():
         if type(key) is not str or not 1 <= len(key) <= 40:
             raise ValueError(f"the card's keys must be names of 1 to 40 characters, got {_summary(key)}")
-        if not (value is None or type(value) in (bool, int, float) or
-                type(value) is str and len(value) <= MAX_CARD_TEXT):
-            raise ValueError(f"the card's {key} must be a number or a text of at most {MAX_CARD_TEXT} "
+        if not (value is None or type(value) in (bool, int) or type(value) is float and math.isfinite(value) or
+                type(value) is str and len(value) <= MAX_CARD_TEXT
+                and not any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)):
+            raise ValueError(f"the card's {key} must be a finite number or a text of at most {MAX_CARD_TEXT} "
                              f"characters, got {_summary(value)}")
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import pickletools
 import re
 from pathlib import Path
@@ -61,9 +62,14 @@ def read_saved(path: str | Path) -> dict:
 
 
 def _read_capped(path: str | Path) -> bytes:
-    """The file's bytes, refused unread when it is larger than any model within the limits."""
-    with open(path, "rb") as file:
-        size = os.fstat(file.fileno()).st_size
+    """The file's bytes, refused unread when it is larger than any model within the limits or is not a regular
+    file (opening a named pipe would wait for a writer forever: it is opened without waiting, then refused)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ValueError("not a regular file (a pipe, a device or a folder): a model is a file")
+    with open(fd, "rb") as file:
+        size = os.fstat(fd).st_size
         if size > MAX_FILE_BYTES:
             raise ValueError(f"the file has more than {MAX_FILE_BYTES:,} bytes, more than a model of "
                              f"{MAX_PARAMETERS:,} parameters (the most that is loaded) takes in float16")

@@ -492,7 +492,9 @@ class LessonWidget(W.VBox):
                 update()
                 while pending and not self.closed:
                     pending.pop(0)()
-        except (ValueError, RuntimeError) as exc:
+        except (ValueError, RuntimeError, ArithmeticError, traitlets.TraitError) as exc:
+            # TraitError: a computed value a mark refuses (NaN in a scale's range); ArithmeticError: an overflow.
+            # Neither happens with the shipped models and ranges; if one ever does, the student reads why.
             pending.clear()
             self.show_error(str(exc))
             return False
