@@ -8,6 +8,7 @@ kernel whose template goes exits too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -113,46 +114,42 @@ def test_a_forked_kernel_runs_in_its_own_directory_and_environment_with_torch_al
     asyncio.run(main())
 
 
-def test_a_forked_kernel_exits_when_its_template_goes(fork_provisioner):
+@contextlib.asynccontextmanager
+async def forked_kernel():
+    """A kernel started by jupyter_client (forked, as the fixture selects), its client ready; shut down after."""
     from jupyter_client.manager import AsyncKernelManager
 
+    km = AsyncKernelManager(kernel_name="python3")
+    await km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        assert isinstance(km.provisioner.process, ForkedKernel), "the kernel was not forked"
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        await km.shutdown_kernel(now=True)
+
+
+def test_a_forked_kernel_exits_when_its_template_goes(fork_provisioner):
     async def main():
-        km = AsyncKernelManager(kernel_name="python3")
-        await km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=60)
+        async with forked_kernel() as (km, _):
             kernel = km.provisioner.process
-            assert isinstance(kernel, ForkedKernel)
             Template._proc.kill()
             Template._proc.wait()
             await asyncio.to_thread(wait_until, lambda: kernel.poll() is not None, 30, 0.2, "the kernel gone")
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
 
     asyncio.run(main())
     assert Template._proc.poll() is not None  # the next kernel starts a new template
 
 
 def test_two_forked_kernels_draw_different_random_numbers(fork_provisioner):
-    """As two new processes would: random and numpy's global generator are seeded afresh in each fork."""
-    from jupyter_client.manager import AsyncKernelManager
-
+    """As two new processes would: random, numpy's global generator and torch's are seeded afresh in each fork."""
     async def draws() -> str:
-        km = AsyncKernelManager(kernel_name="python3")
-        await km.start_kernel()
-        kc = km.client()
-        kc.start_channels()
-        try:
-            await kc.wait_for_ready(timeout=60)
-            assert isinstance(km.provisioner.process, ForkedKernel)
+        async with forked_kernel() as (_, kc):
             code = "import random, numpy, torch\nprint(random.random(), numpy.random.random(), torch.rand(1).item())"
             return (await run(kc, code))["stdout"]
-        finally:
-            kc.stop_channels()
-            await km.shutdown_kernel(now=True)
 
     first, second = asyncio.run(draws()), asyncio.run(draws())
     assert first and first != second
