@@ -37,13 +37,14 @@ def esc(text: object) -> str:
 
 
 def fmt(x: float, digits: int = 3) -> str:
-    """A short, readable number: 0.123, 4.5e-07, 1.2e+31."""
+    """A short, readable number: 0.123, 4.5e-07, 1.2e+31; 100 and 1234 written out, never 1e+02."""
     if not math.isfinite(x):
         return "∞" if x > 0 else ("−∞" if x < 0 else "NaN")
     if x == 0:
         return "0"
     if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.{digits}g}"
+        short = f"{x:.{digits}g}"
+        return f"{x:.0f}" if "e" in short else short
     return f"{x:.{max(1, digits - 1)}e}"
 
 
