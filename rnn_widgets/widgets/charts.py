@@ -97,6 +97,68 @@ def log_range(values, room: int) -> tuple[float, float, list[float]]:
     return 10.0 ** lo_exp, 10.0 ** hi_exp, [10.0 ** e for e in range(first, hi_exp + 1, step)]
 
 
+def linear_format(ticks) -> str:
+    """A d3 format that labels every one of ``ticks`` with its own value: as many decimals as the ticks need
+    (0, 0.5, 1, 1.5 → ".1f"; 0, 2, 4 → ".0f"), never fewer (bqplot's guess labelled 1.5 as "2")."""
+    t = [float(v) for v in ticks if math.isfinite(float(v))]
+    if not t:
+        return ".0f"
+    top = max(abs(v) for v in t)
+    if top >= 1e6:  # too many digits to write out: as few significant digits as tell the ticks apart
+        for d in range(0, 7):
+            if all(abs(float(f"{v:.{d}e}") - v) <= 1e-9 * top for v in t):
+                return f".{d}e"
+        return ".6e"
+    for d in range(0, 13):
+        if all(abs(round(v, d) - v) <= 1e-9 * max(top, 1e-300) for v in t):
+            return f"{',' if top >= 1000 else ''}.{d}f"
+    return ".12f"
+
+
+def js_number(x: float) -> str:
+    """How JavaScript writes a number (String(x)): bqplot looks a tick's label up under this key."""
+    text = repr(float(x))
+    if text.endswith(".0"):
+        text = text[:-2]
+    mant, _, exp = text.partition("e")
+    if not exp:
+        return text
+    e = int(exp)
+    digits = mant.replace(".", "").lstrip("-")
+    point = len(mant.lstrip("-").split(".")[0]) + e  # where the decimal point falls in ``digits``
+    sign = "-" if mant.startswith("-") else ""
+    if -7 < e < 21:
+        if point <= 0:
+            return sign + "0." + "0" * -point + digits
+        return sign + digits + "0" * (point - len(digits)) if point >= len(digits) else \
+            sign + digits[:point] + "." + digits[point:]
+    return f"{mant}e{'+' if e > 0 else '-'}{abs(e)}"
+
+
+def decade_label(exponent: int) -> str:
+    """10ⁿ as a lecture writes it: 1, 10, 10², 10⁻³."""
+    return {0: "1", 1: "10"}.get(exponent, "10" + sup(exponent).replace("-", "⁻"))
+
+
+def set_ticks(axis: bq.Axis, ticks, log: bool = False) -> None:
+    """Ticks and labels that equal their values: the one place the widgets' axis labels are made.
+
+    Linear: a d3 format with the decimals the ticks need (bqplot's own guess is made once and then kept when
+    the ticks change: it labelled 1.5 as "2"). Log: powers of ten written 10⁻², 1, 10³ through bqplot's
+    ``tick_labels`` (d3-format can only write 1e-2)."""
+    ticks = [float(t) for t in ticks]
+    with axis.hold_sync():
+        if log:
+            exponents = [round(math.log10(t)) for t in ticks if t > 0]
+            ticks = [float(f"1e{e}") for e in exponents]
+            axis.tick_values = ticks
+            axis.tick_format = ".0e"
+            axis.tick_labels = {js_number(t): decade_label(e) for t, e in zip(ticks, exponents)}
+        else:
+            axis.tick_values = ticks
+            axis.tick_format = linear_format(ticks)
+
+
 def legend_rows(fig: bq.Figure) -> int:
     """How many entries the figure's legend shows (0: no legend)."""
     return sum(max(1, len(m.labels or [])) for m in fig.marks
@@ -116,7 +178,7 @@ def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
         top = hi * (hi / lo) ** (band / (1 - band))
         with scale.hold_sync():
             scale.min, scale.max = lo, top
-        axis.tick_values = ticks
+        set_ticks(axis, ticks, log=True)
         return
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -125,7 +187,7 @@ def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
     hi = hi if hi > lo else lo + 1.0
     with scale.hold_sync():
         scale.min, scale.max = lo, hi + (hi - lo) * band / (1 - band)
-    axis.tick_values = linear_ticks(lo, hi, int(plot_h // 28))
+    set_ticks(axis, linear_ticks(lo, hi, int(plot_h // 28)))
 
 
 def linear_ticks(lo: float, hi: float, room: int) -> list[float]:
@@ -318,9 +380,9 @@ def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=Non
         grid.color = data
         grid.row = row_edges
         grid.column = column_edges
-    row_axis.tick_values = _linear_ticks(rows, int(plot_h // 14))
+    set_ticks(row_axis, _linear_ticks(rows, int(plot_h // 14)))
     digits = len(str(int(abs(columns).max()))) if columns.size else 1
-    step_axis.tick_values = _linear_ticks(columns, int(plot_w // (7 * digits + 26)))
+    set_ticks(step_axis, _linear_ticks(columns, int(plot_w // (7 * digits + 26))))
     if chars_axis is None:
         return
     if characters:
