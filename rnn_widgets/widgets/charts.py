@@ -168,6 +168,7 @@ def legend_rows(fig: bq.Figure) -> int:
 def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
     """Set the y range and ticks for ``values``: powers of ten on a log axis, a band above the data for
     the legend so it never covers a line, and ``zero`` to start a linear axis at 0."""
+    _fit_linear_x(fig)
     scale = fig.marks[0].scales["y"]
     axis = _axis(fig, scale)
     _, plot_h = plot_size(fig)
@@ -188,6 +189,30 @@ def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
     with scale.hold_sync():
         scale.min, scale.max = lo, hi + (hi - lo) * band / (1 - band)
     set_ticks(axis, linear_ticks(lo, hi, int(plot_h // 28)))
+
+
+def _fit_linear_x(fig: bq.Figure) -> None:
+    """Ticks of a linear x axis for the x data drawn (integers, thinned when crowded), set here rather than
+    left to bqplot: its guessed label precision is kept when the domain changes (at L = 2 the ticks 0, 0.2, …
+    read 0, 0, 0, 1, 1 …)."""
+    scale = fig.marks[0].scales.get("x")
+    if not isinstance(scale, bq.LinearScale):
+        return
+    xs = [np.asarray(m.x, dtype=float).ravel() for m in fig.marks
+          if m.scales.get("x") is scale and getattr(m, "x", None) is not None and np.size(m.x)]
+    v = np.concatenate(xs) if xs else np.zeros(0)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return
+    lo = float(scale.min) if scale.min is not None else float(v.min())
+    hi = float(scale.max) if scale.max is not None else float(v.max())
+    digits = len(str(int(max(abs(lo), abs(hi)))))
+    room = int(plot_size(fig)[0] // (7 * digits + 26))
+    if np.allclose(v, np.round(v)):
+        ticks = [float(t) for t in integer_ticks(math.ceil(lo - 1e-9), math.floor(hi + 1e-9), room)]
+    else:
+        ticks = linear_ticks(lo, hi, room)
+    set_ticks(_axis(fig, scale), ticks)
 
 
 def linear_ticks(lo: float, hi: float, room: int) -> list[float]:
