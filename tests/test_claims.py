@@ -343,6 +343,10 @@ def test_clipping_says_which_w_and_that_it_cannot_help_a_vanishing_gradient():
     exploding_text = plain(exploding.summaries["clipping"].value)
     assert cosine < 0.99
     assert number_after(exploding_text, "it would turn: cosine") == f"{cosine:.3f}"
+    # at the defaults no entry exceeds 1: by value it would not turn, and the sentence does not say it would
+    default_grads = gradient_norms(flow_model("rnn", "tanh", seed=0), 50, [0.9], 0).weight_grads
+    assert max(float(g.abs().max()) for g in default_grads) <= 1.0
+    assert "it would turn" not in text and "it would be left as it is: no entry exceeds 1" in text
     assert "Clipping cannot help a vanishing gradient" not in GradientFlowWidget.EXPLANATION  # said once, as below
     assert "clipping by value clamps each entry" in GradientFlowWidget.EXPLANATION
     assert "Neither can help a vanishing gradient" in GradientFlowWidget.EXPLANATION

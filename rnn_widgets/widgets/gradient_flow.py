@@ -160,6 +160,17 @@ def describe_extremes(norms: np.ndarray) -> str:
     return ""
 
 
+def by_value_sentence(weight_grads, threshold: float) -> str:
+    """What clipping each entry to ±threshold (by value) would do to the gradient's direction, true for the state:
+    it turns the gradient only when some entry exceeds the threshold."""
+    if max(float(g.abs().max()) for g in weight_grads) <= threshold:
+        return (f"Clipped by value instead (each entry to ±{fmt(threshold)}), it would be left as it is: no entry "
+                f"exceeds {fmt(threshold)}.")
+    cosine = clip_by_value_cosine(weight_grads, threshold)
+    return (f"Clipped by value instead (each entry to ±{fmt(threshold)}), it would turn: cosine {cosine:.3f} with "
+            "the gradient.")
+
+
 class GradientFlowWidget(LessonWidget):
     """‖dℓ/da^(k)‖ against k for a chosen model, a second one overlaid, a scale × step map, clipping.
 
@@ -332,11 +343,10 @@ class GradientFlowWidget(LessonWidget):
             norm = (f"‖dℓ/d(W, b)‖ = {fmt(before)} (taken against W as stored; against the W the model runs with, "
                     f"W_a × the weight scale, it is {fmt(effective)})")
             if factor < 1:
-                by_value = clip_by_value_cosine(weight_grads, self.clip)
                 text = (f"{norm} exceeds {fmt(self.clip)}: multiplied by {fmt(factor)} to {fmt(after)}; the direction "
                         f"is unchanged (cosine {cosine:.6f}). With learning rate {lr}, one SGD step would move the "
-                        f"weights by {fmt(lr * before)}; clipped, by {fmt(lr * after)}. Clipped by value instead "
-                        f"(each entry to ±{fmt(self.clip)}), it would turn: cosine {by_value:.3f} with the gradient.")
+                        f"weights by {fmt(lr * before)}; clipped, by {fmt(lr * after)}. "
+                        + by_value_sentence(weight_grads, self.clip))
             else:
                 text = (f"{norm} is within {fmt(self.clip)}: clipping leaves it alone (factor 1); an SGD step with "
                         f"learning rate {lr} moves the weights by {fmt(lr * before)}.")
