@@ -1,4 +1,4 @@
-"""Kernels forked from one process that has already imported torch: the gallery's kernels start in milliseconds.
+"""Kernels forked from one process that has already imported torch: a gallery kernel imports nothing again.
 
 Every page of the gallery gets a kernel of its own, and a plain kernel starts by importing IPython, ipykernel,
 torch, ipywidgets and bqplot: about 2 CPU-seconds each time, most of a page view's cost, and the floor of a
