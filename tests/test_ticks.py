@@ -10,7 +10,7 @@ import bqplot as bq
 import pytest
 
 import rnn_widgets
-from rnn_widgets.widgets.charts import js_number, linear_format
+from rnn_widgets.widgets.charts import js_decade, linear_format
 from rnn_widgets.widgets.common import fmt
 from rnn_widgets.widgets.walk import control_values
 
@@ -50,8 +50,14 @@ def labels(axis: bq.Axis) -> list[tuple[float, str]]:
     with tick_values must carry its own format."""
     assert axis.tick_format, f"axis {axis.label!r} has tick_values {list(axis.tick_values)} but no tick_format"
     given = axis.tick_labels or {}  # bqplot: tick_labels[String(value)], else the format
-    return [(float(t), given.get(js_number(float(t))) or d3_format(axis.tick_format, float(t)))
+    return [(float(t), given.get(js_key(float(t))) or d3_format(axis.tick_format, float(t)))
             for t in axis.tick_values]
+
+
+def js_key(t: float) -> str | None:
+    """String(t) in JavaScript for a power of ten (the only ticks given labels), else None."""
+    e = round(math.log10(t)) if t > 0 else None
+    return js_decade(e) if e is not None and t == float(f"1e{e}") else None
 
 
 def value_of(text: str) -> float:
@@ -90,8 +96,8 @@ def test_the_reported_lie_weight_sharing_norm_bars():
 def test_formats_label_each_tick_with_its_value():
     assert [d3_format(linear_format([0, .5, 1, 1.5]), t) for t in (0, .5, 1, 1.5)] == ["0.0", "0.5", "1.0", "1.5"]
     assert [d3_format(linear_format([0, 2000, 4000]), t) for t in (0, 2000, 4000)] == ["0", "2,000", "4,000"]
-    assert [js_number(v) for v in (0.01, 1.0, 1e-7, 1e21, 1e20, 0.5)] == \
-        ["0.01", "1", "1e-7", "1e+21", "100000000000000000000", "0.5"]  # String(x) in JavaScript
+    assert [js_decade(e) for e in (-2, 0, -6, -7, 21, 20)] == \
+        ["0.01", "1", "0.000001", "1e-7", "1e+21", "100000000000000000000"]  # String(10 ** e) in JavaScript
 
 
 def test_log_axes_write_powers_of_ten():

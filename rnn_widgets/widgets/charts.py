@@ -115,24 +115,12 @@ def linear_format(ticks) -> str:
     return ".12f"
 
 
-def js_number(x: float) -> str:
-    """How JavaScript writes a number (String(x)): bqplot looks a tick's label up under this key."""
-    text = repr(float(x))
-    if text.endswith(".0"):
-        text = text[:-2]
-    mant, _, exp = text.partition("e")
-    if not exp:
-        return text
-    e = int(exp)
-    digits = mant.replace(".", "").lstrip("-")
-    point = len(mant.lstrip("-").split(".")[0]) + e  # where the decimal point falls in ``digits``
-    sign = "-" if mant.startswith("-") else ""
-    if -7 < e < 21:
-        if point <= 0:
-            return sign + "0." + "0" * -point + digits
-        return sign + digits + "0" * (point - len(digits)) if point >= len(digits) else \
-            sign + digits[:point] + "." + digits[point:]
-    return f"{mant}e{'+' if e > 0 else '-'}{abs(e)}"
+def js_decade(exponent: int) -> str:
+    """How JavaScript writes 10^exponent (String(x)): bqplot looks a tick's label up under this key. JavaScript
+    writes it out from 10⁻⁶ to 10²⁰ and in exponent form beyond ("1e-7", "1e+21")."""
+    if -7 < exponent < 21:
+        return "1" + "0" * exponent if exponent >= 0 else "0." + "0" * (-exponent - 1) + "1"
+    return f"1e{'+' if exponent > 0 else '-'}{abs(exponent)}"
 
 
 def decade_label(exponent: int) -> str:
@@ -153,7 +141,7 @@ def set_ticks(axis: bq.Axis, ticks, log: bool = False) -> None:
             ticks = [float(f"1e{e}") for e in exponents]
             axis.tick_values = ticks
             axis.tick_format = ".0e"
-            axis.tick_labels = {js_number(t): decade_label(e) for t, e in zip(ticks, exponents)}
+            axis.tick_labels = {js_decade(e): decade_label(e) for e in exponents}
         else:
             axis.tick_values = ticks
             axis.tick_format = linear_format(ticks)
