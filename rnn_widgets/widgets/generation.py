@@ -14,7 +14,9 @@ from ..core import (
     next_distribution,
     repeating_tail,
 )
-from .charts import Node, UnrolledDiagram, bar_chart, fit_y, line_chart
+from .charts.axes import fit_y
+from .charts.builders import bar_chart, line_chart
+from .charts.unrolled import Node, UnrolledDiagram
 from .common import PALETTE, LessonWidget, esc, fmt, slider
 from .live_training import LiveTraining
 

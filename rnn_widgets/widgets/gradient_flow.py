@@ -26,7 +26,9 @@ from ..core.flow import (
     step_jacobian_norms,
 )
 from ..core.jacobians import _with_recurrent_scale
-from .charts import bar_chart, fill_grid, fit_y, line_chart, timeline_map
+from .charts.axes import fit_y
+from .charts.builders import bar_chart, line_chart, timeline_map
+from .charts.maps import fill_grid
 from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
 
 MAP_SCALES = np.round(np.linspace(0.1, 2.0, 20), 3)

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
-from .charts import fit_y, line_chart
+from .charts.axes import fit_y
+from .charts.builders import line_chart
 from .common import PALETTE, _bad_value, close_tree, esc, fmt, guard_tree, reported_by_owner
 
 SEQ_LEN = 48

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .charts import Part
+from .charts.cell import Part
 from .common import fmt
 
 # ---------------------------------------------------------------------- the cell, drawn as colah draws it

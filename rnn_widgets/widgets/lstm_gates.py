@@ -8,17 +8,11 @@ import numpy as np
 import torch
 import traitlets
 
-from .charts import (
-    CellDiagram,
-    display_char,
-    fill_grid,
-    fit_y,
-    line_chart,
-    place_cursor,
-    set_key,
-    sup,
-    timeline_map,
-)
+from .charts.axes import fit_y
+from .charts.builders import line_chart, set_key, timeline_map
+from .charts.cell import CellDiagram
+from .charts.figure import sup
+from .charts.maps import display_char, fill_grid, place_cursor
 from .common import (
     DIVERGING,
     PALETTE,

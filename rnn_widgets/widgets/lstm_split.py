@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .charts import sup
+from .charts.figure import sup
 from .common import fmt
 
 

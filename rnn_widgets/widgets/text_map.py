@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import bqplot as bq
 import numpy as np
 
-from .charts import FIG_MARGIN, FULL_WIDTH, KEY_BAND, keep_width
+from .charts.figure import FIG_MARGIN, FULL_WIDTH, KEY_BAND, keep_width
 
 COLUMNS = 72  # characters per row: a verse line fits on one
 ROW_PX = 20

@@ -31,7 +31,8 @@ from ..core.text_memory import (
     text_features,
     training_window,
 )
-from .charts import fit_ordinal_x, fit_y, grouped_bar_chart, line_chart, set_key
+from .charts.axes import fit_ordinal_x, fit_y
+from .charts.builders import grouped_bar_chart, line_chart, set_key
 from .common import GREY, PALETTE, LessonWidget, _bad_value, esc, fmt, slider
 from .text_map import COLUMNS, TEXT_DIVERGING, fill_text_map, glyph, lay_out, text_map
 

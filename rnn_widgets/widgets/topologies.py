@@ -15,7 +15,9 @@ from ..core.tasks import (
     shipped_accuracy_by_length,
     shipped_accuracy_by_position,
 )
-from .charts import Node, UnrolledDiagram, fit_y, line_chart
+from .charts.axes import fit_y
+from .charts.builders import line_chart
+from .charts.unrolled import Node, UnrolledDiagram
 from .common import GREY, PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 
 TOPOLOGIES = {

@@ -9,20 +9,11 @@ import torch
 import traitlets
 
 from ..core import RNN, UntiedRNN, parameter_count, seeded, token_vector
-from .charts import (
-    LAYER_COLORS,
-    Node,
-    UnrolledDiagram,
-    bar_chart,
-    fill_grid,
-    fit_ordinal_x,
-    fit_y,
-    layer_color,
-    line_chart,
-    place_cursor,
-    sup,
-    timeline_map,
-)
+from .charts.axes import fit_ordinal_x, fit_y
+from .charts.builders import bar_chart, line_chart, timeline_map
+from .charts.figure import sup
+from .charts.maps import fill_grid, place_cursor
+from .charts.unrolled import LAYER_COLORS, Node, UnrolledDiagram, layer_color
 from .common import PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 4, 6

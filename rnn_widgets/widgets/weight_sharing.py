@@ -12,7 +12,8 @@ import traitlets
 from ..core import RNN, UntiedRNN, seeded, step_gradients
 from ..core.tied_untied import load_tied_untied
 from ..core.tied_untied import summary as tied_untied_summary
-from .charts import bar_chart, fit_ordinal_x, fit_y, heat_map, line_chart, set_key
+from .charts.axes import fit_ordinal_x, fit_y
+from .charts.builders import bar_chart, heat_map, line_chart, set_key
 from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 4
