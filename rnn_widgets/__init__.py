@@ -20,7 +20,10 @@ WIDGETS = {
     "TextMemoryWidget": "text_memory",
 }
 
-__all__ = ["set_device", "get_device", "__version__", *list(WIDGETS)]  # noqa: PLE0604 - the widget names
+#: the predict-commit-reveal question (widgets/question.py) and its entries
+QUESTION = {"Question": "question", "Number": "question", "Choice": "question"}
+
+__all__ = ["set_device", "get_device", "__version__", *list(WIDGETS), *list(QUESTION)]  # noqa: PLE0604 - names
 
 
 def __getattr__(name: str):
@@ -28,11 +31,11 @@ def __getattr__(name: str):
         from .core import device
 
         return getattr(device, name)
-    if name in WIDGETS:
-        module = importlib.import_module(f".widgets.{WIDGETS[name]}", __name__)
+    if name in WIDGETS or name in QUESTION:
+        module = importlib.import_module(f".widgets.{WIDGETS.get(name) or QUESTION[name]}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module 'rnn_widgets' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(WIDGETS))
+    return sorted(set(globals()) | set(WIDGETS) | set(QUESTION))
