@@ -66,9 +66,10 @@ def test_before_commit_the_answer_is_hidden_and_after_it_shown():
     assert q.commit("9.5", "down")
     assert w.scale == 0.9 and not _hidden(q) and not w.controls["seq_len"].disabled
     assert q.correct == [True, False]
-    assert "you said <strong>9.5</strong>; the widget computes <strong>10</strong>" in q.result.value
+    assert "L: you said <strong>9.5</strong>; the widget computes <strong>10</strong>" in q.result.value
     assert "✓ Right: within ±1" in q.result.value and "✗ Not right" in q.result.value
     assert "rnn-summary" in q.result._dom_classes
+    assert "<details><summary>What this widget shows</summary>" in w.children[0].value
     q.try_again()
     assert len(_hidden(q)) == len(parts) and q.result.value == "" and not q.committed
     assert q.inputs[0].value == "" and q.inputs[1].value is None

@@ -199,6 +199,7 @@ class Question(W.VBox):
             raise ValueError(f"Question: computing the truth failed: {exc}") from exc
         self.guesses: list | None = None
         self._build(prompt, explanation)
+        self._fold_widget_explanation()
         super().__init__([widget])
         self.add_class("rnn-question-host")
         self._hide()
@@ -251,6 +252,15 @@ class Question(W.VBox):
         children = list(self.widget.children)
         at = children.index(self.widget.a11y) + 1 if getattr(self.widget, "a11y", None) in children else 0
         self.widget.children = [*children[:at], self.panel, *children[at:]]
+
+    def _fold_widget_explanation(self) -> None:
+        """The widget's long explanation folded away (the notebook shows it once, with its main widget): the
+        question comes right after the widget's title."""
+        text = type(self.widget).EXPLANATION
+        header = next((c for c in self.widget.children if isinstance(c, W.HTML) and text and text in c.value), None)
+        if header is not None:
+            header.value = header.value.replace(
+                text, f"<details><summary>What this widget shows</summary>{text}</details>", 1)
 
     def _part_names(self) -> list[str]:
         names = []
@@ -356,8 +366,8 @@ class Question(W.VBox):
     def _result_html(self, correct: list[bool], shared: list[str]) -> str:
         lines = []
         for entry, guess, truth, right in zip(self.entries, self.guesses, self.truths, correct):
-            label = f"{esc(entry.label)}: " if len(self.entries) > 1 else ""
-            said = (f"{label}you said <strong>{esc(entry.show(guess))}</strong>; the widget computes "
+            label = f"{esc(entry.label)}: you" if len(self.entries) > 1 else "You"
+            said = (f"{label} said <strong>{esc(entry.show(guess))}</strong>; the widget computes "
                     f"<strong>{esc(entry.show(truth))}</strong> in this state.")
             words = entry.tolerance_words()
             verdict = (f"✓ Right{': ' + words if words else ''}." if right
