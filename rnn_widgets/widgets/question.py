@@ -186,6 +186,7 @@ class Question(W.VBox):
         if not entries or not all(isinstance(e, (Number, Choice)) for e in entries):
             raise TypeError("Question: give one or more entries, each a Number(...) or a Choice(...).")
         self.widget, self.entries, self.question_id = widget, list(entries), question_id
+        self.prompt, self.explanation_html = prompt, explanation  # as given (static pages write them again)
         self.hidden = self._parts(widget, list(widget.figures) if hide is None else list(hide), hide_equation)
         unknown = [t for t in hold if t not in widget.controls]
         if unknown:
