@@ -6,7 +6,13 @@ import torch
 
 from ..core import parameter_count, token_vector
 from ..widgets.question import Choice, Number, Question
-from ..widgets.unrolling import HIDDEN_SIZE, INPUT_SIZE, UnrollingWidget, reach_probability, tokenize
+from ..widgets.unrolling import (
+    HIDDEN_SIZE,
+    INPUT_SIZE,
+    UnrollingWidget,
+    reach_probability,
+    tokenize,
+)
 
 SENTENCE = "the cat sat on the mat and then it slept in the sun"
 
