@@ -253,15 +253,17 @@ def migrate(engine, upto: int = SCHEMA_VERSION) -> int:
     """Apply the migrations the database lacks, up to version ``upto``, each with its version bump in one
     transaction (a failed migration leaves the previous version). Returns the version reached."""
     with engine.begin() as conn:
-        if not sa.inspect(conn).has_table("schema_version"):
-            conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-            conn.execute(sa.text("INSERT INTO schema_version (version) VALUES (0)"))
+        if engine.dialect.name == "postgresql":  # two services starting at once: one creates, the other waits
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(2027)"))
+        conn.execute(sa.text("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO schema_version (version) "
+                             "SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)"))
     for version in range(schema_version(engine) + 1, upto + 1):
         with engine.begin() as conn:
-            # lock the version row, so two services starting at once do not both migrate (PostgreSQL; SQLite's
-            # writer lock does the same)
-            current = conn.execute(sa.text("SELECT version FROM schema_version" +
-                                           (" FOR UPDATE" if engine.dialect.name == "postgresql" else ""))).scalar_one()
+            # a write first takes the writer's lock (PostgreSQL: the row's; SQLite: the database's), so a second
+            # service starting at the same moment waits here and then reads the version the first one left
+            conn.execute(sa.text("UPDATE schema_version SET version = version"))
+            current = conn.execute(sa.text("SELECT version FROM schema_version")).scalar_one()
             if current >= version:
                 continue
             MIGRATIONS[version - 1](conn)
