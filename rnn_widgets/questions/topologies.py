@@ -44,7 +44,7 @@ def longer_than_trained() -> Question:
                     f"one read first, and the encoder's one state must hold all {w.input_len} at once; trained on "
                     f"at most {MAX_LEN}, it keeps the recent ones and loses the first. That is memory failing, not "
                     "§1.2's warning about layers that are rarely trained: W is shared, so every step's weights learned "
-                    "from every example. Now move <b>Input length</b> from 8 to 16 and watch the green line fall.")
+                    "from every example. Now move <b>Input length</b> from 8 to 16: the end of the green line falls.")
 
 
 SUFFER = ["much less than the encoder-decoder", "about as much as the encoder-decoder",
@@ -110,8 +110,8 @@ def decoder_reads() -> Question:
     w = TopologiesWidget(topology=ENCODER_DECODER, input_len=5)
     return Question(
         f"The encoder reads the {w.input_len} input digits, one per step; its last state is handed to the decoder, "
-        f"which then writes the {w.input_len} digits reversed, one per step. What does the decoder read as its input "
-        "at its first step, and at the steps after that?",
+        f"whose task is to write the {w.input_len} digits reversed, one per step. What does the decoder read as its "
+        "input at its first step, and at the steps after that?",
         w,
         Choice(lambda w: _decoder_inputs(w)[0], FIRST, label="At its first step"),
         Choice(lambda w: _decoder_inputs(w)[1], NEXT, label="At the next steps"),

@@ -39,12 +39,12 @@ def _what_it_reads(w: UnrollingWidget) -> str:
 def fixed_size_input() -> Question:
     w = UnrollingWidget(text=SENTENCE, mode="untied", max_len=12)
     return Question(
-        f"The network below has <b>one layer per token</b> (§1.2): layer l + 1 reads [a<sup>(l)</sup>; x[l]] with "
-        f"its own W<sup>(l+1)</sup>, b<sup>(l+1)</sup>. How many layers does it need to read the sentence "
+        f"The network below has <b>one layer per token</b> (§1.2): token x[l] is read by layer l + 1, with its own "
+        f"W<sup>(l+1)</sup>, b<sup>(l+1)</sup>. How many layers does it need to read the sentence "
         f"<i>{SENTENCE}</i>? And with <b>Max length</b> at {w.max_len}, that is {w.max_len} layers, what does it "
         "do with this sentence?",
         w,
-        Number(_layers_needed, abs=0, lo=1, hi=200, label="Layers needed"),
+        Number(_layers_needed, abs=0.5, lo=1, hi=200, label="Layers needed"),
         Choice(_what_it_reads, _reads(w.max_len), label=f"With Max length {w.max_len}"),
         hold=["mode", "max_len"],  # either would set Step l's range to the number of tokens
         explanation="One layer per token: a sentence of 13 words needs 13 layers. With 12 the network reads the "
@@ -70,7 +70,7 @@ def parameter_cost() -> Question:
         "the one with one layer per token (§1.2), and the one with shared weights (§1.3)?",
         w,
         Number(_untied_count, rel=0.02, lo=0, hi=1e6, label="One layer per token"),
-        Number(_shared_count, abs=0, lo=0, hi=1e6, label="Shared weights"),
+        Number(_shared_count, abs=0.5, lo=0, hi=1e6, label="Shared weights"),
         explanation="A layer has W of 6 × 10 (it reads [a; x], 6 + 4 numbers) and b of 6: 66 numbers. One layer "
                     "per token needs 50 of them, except that the first has no previous layer to read and so no state "
                     "columns (36 fewer): 50 × 66 − 36 = 3,264. The shared RNN needs 66 whatever the length. Now try "

@@ -47,9 +47,8 @@ def sum_over_steps() -> Question:
     name = _entry_name(w)
     return Question(
         f"The RNN applies the same W, b at each of its L = {w.seq_len} steps, and the loss is taken at the last step. "
-        f"Backpropagating through step k alone gives a contribution to the entry {name} of dℓ/dW: the blue bars, "
-        f"one per step. Will the {w.seq_len} contributions add up to the {name} of the gradient autograd computes "
-        "for W?",
+        f"Backpropagation gives each use of W, at step k, a contribution to dℓ/d{name}: the blue bars, one per "
+        f"step. Will the {w.seq_len} contributions add up to the dℓ/d{name} that autograd computes?",
         w, Choice(_agrees, AGREE, label="Do they add up?"),
         hide=_hide_all(w),
         explanation="Yes: W is used at every step, so its gradient is the sum of one contribution per use, "
@@ -174,7 +173,7 @@ def longer_inputs() -> Question:
         f"{n['longest']}). How many updates did the untied network's layers {first}–{last} get, all together? And "
         f"on inputs {first}–{last} long, how often is the untied network right (chance is 50%)?",
         w,
-        Number(_long_updates, abs=0, lo=0, hi=1e6, label=f"Updates of layers {first}–{last}"),
+        Number(_long_updates, abs=0.5, lo=0, hi=1e6, label=f"Updates of layers {first}–{last}"),
         Number(_untied_long, unit="%", abs=10, lo=0, hi=100, label=f"Untied, right on lengths {first}–{last}"),
         hide=_hide_all(w, "lengths_note"),
         explanation=f"None: layer l is trained only by sequences at least l long, and none was longer than "
