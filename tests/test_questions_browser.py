@@ -31,6 +31,12 @@ VISIBLE_JS = """(host) => {
   return {figures, sentences};
 }"""
 
+#: every figure shown is drawn at its size: a line with points across most of its plot (a figure drawn while
+#: hidden has a plot area of zero width)
+DRAWN_JS = """(host) => Array.from(host.querySelectorAll('.bqplot')).filter(f => f.getClientRects().length > 0)
+    .every(f => Array.from(f.querySelectorAll('.axis .tick')).filter(t => t.getBoundingClientRect().width > 0)
+                .length >= 4)"""
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -64,7 +70,10 @@ def commit_from_the_keyboard(page, host, question) -> None:
             radios[0].focus()
             page.keyboard.press("Space")
             for _ in range(entry.options.index(truth)):
+                page.wait_for_timeout(300)  # a student's pace: each choice reaches the kernel before the next key
                 page.keyboard.press("ArrowDown")
+            page.wait_for_function("(r) => r.checked", arg=radios[entry.options.index(truth)], timeout=5000)
+            page.wait_for_timeout(300)
         else:
             host.query_selector_all(".rnn-question input[type=text]")[k].focus()
             page.keyboard.type(repr(truth))
@@ -109,3 +118,58 @@ def test_questions_hide_then_reveal_the_widgets_truth(server, page, notebook):
             page.wait_for_timeout(1000)
             host.screenshot(path=str(ARTIFACTS / f"{notebook}_1_after.png"))
     assert not page.errors, page.errors
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on a notebook asking question 1 of 05; yields the notebook's URL."""
+    import os
+
+    from browser_support import write_notebook
+
+    work = tmp_path_factory.mktemp("lab")
+    settings = work / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews":"false","checkForUpdates":false}')
+    write_notebook(work / "q.ipynb", ['from rnn_widgets.questions import ask\nask("05_gradient_flow", 1)'])
+    port = free_port()
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
+    log = open(work / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+         "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
+         "--LabApp.expose_app_in_browser=True"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
+        yield f"http://127.0.0.1:{port}/lab/tree/q.ipynb"
+    finally:
+        stop_process(proc)
+        log.close()
+
+
+def test_a_question_commits_from_the_keyboard_in_jupyterlab(lab, page):
+    page.goto(lab, timeout=120_000)
+    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
+            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
+    page.wait_for_function(ready, timeout=120_000)
+    page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
+        await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_selector(".rnn-question-host .rnn-question input[type=text]", timeout=180_000)
+    page.wait_for_timeout(2000)
+    host = page.query_selector(".rnn-question-host")
+    assert host.evaluate(VISIBLE_JS) == {"figures": 0, "sentences": 0}
+    question = ask("05_gradient_flow", 1)
+    try:
+        commit_from_the_keyboard(page, host, question)
+        page.wait_for_function("(h) => h.querySelector('.rnn-question .rnn-summary').textContent.includes("
+                               "'the widget computes')", arg=host, timeout=30_000)
+        text = host.query_selector(".rnn-question .rnn-summary").text_content()
+        assert f"the widget computes {question.entries[0].show(question.truths[0])} in this state" in text
+        page.wait_for_function("(h) => Array.from(h.querySelectorAll('.bqplot'))"
+                               ".some(f => f.getClientRects().length > 0)", arg=host, timeout=30_000)
+    finally:
+        question.close()
+    page.wait_for_function(DRAWN_JS, arg=host, timeout=30_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "lab_question_after.png"))

@@ -34,8 +34,14 @@ from .. import answers
 from .common import LessonWidget, esc, fmt
 
 HIDDEN_CLASS = "rnn-q-hidden"
-#: one rule, in the question's own HTML so it travels to every front end (and to static pages) with the widget
+#: a figure's box is folded rather than removed: bqplot lays a figure out when it is first drawn, and one drawn
+#: under display:none stays blank once shown (seen in JupyterLab); folded, it is drawn at its size, unseen
+FOLDED_CLASS = "rnn-q-folded"
+#: the rules, in the question's own HTML so they travel to every front end with the widget; hidden or folded, a
+#: part is out of the accessibility tree and out of the tab order
 STYLE = (f"<style>.{HIDDEN_CLASS}{{display:none !important}}"
+         f".{FOLDED_CLASS}{{visibility:hidden !important;height:0 !important;min-height:0 !important;"
+         "overflow:hidden !important;margin:0 !important;padding:0 !important}"
          ".rnn-question{border-left:4px solid #0072B2;padding:8px 12px;margin:8px 0;"
          "background:var(--jp-layout-color2,#f2f6fa);color:var(--jp-ui-font-color1,#1a1a1a);line-height:1.5}"
          ".rnn-question p{margin:0 0 6px 0;max-width:80ch}</style>")
@@ -119,6 +125,8 @@ class Number:
         return abs(math.log(guess / truth)) <= math.log(self.factor) * (1 + 1e-9)
 
     def tolerance_words(self) -> str:
+        if self.abs is not None and self.unit == "%":  # ±10% would read as relative
+            return f"within ±{fmt(self.abs)} percentage point{'' if self.abs == 1 else 's'}"
         if self.abs is not None:
             return f"within ±{fmt(self.abs)}{self.unit_suffix}"
         if self.rel is not None:
@@ -187,7 +195,13 @@ class Question(W.VBox):
             raise TypeError("Question: give one or more entries, each a Number(...) or a Choice(...).")
         self.widget, self.entries, self.question_id = widget, list(entries), question_id
         self.prompt, self.explanation_html = prompt, explanation  # as given (static pages write them again)
-        self.hidden = self._parts(widget, list(widget.figures) if hide is None else list(hide), hide_equation)
+        names = list(widget.figures) if hide is None else list(hide)
+        self.hidden = self._parts(widget, names, hide_equation)
+        self._other_parts = [n for n in names if n not in widget.figures]  # named in the note as they are called
+        # a figure's box is folded (see FOLDED_CLASS); the figure inside stays displayed, to be drawn at its size
+        boxes = [p for p in self.hidden if isinstance(p, W.Box)]
+        self._folded = {id(b) for b in boxes}
+        self._drawn_unseen = {id(f) for b in boxes for f in b.children if f in widget.figures.values()}
         unknown = [t for t in hold if t not in widget.controls]
         if unknown:
             raise ValueError(f"Question: hold names no control of {type(widget).__name__}: {unknown}; "
@@ -208,11 +222,22 @@ class Question(W.VBox):
 
     # ------------------------------------------------------------------ building
     @staticmethod
-    def _parts(widget: LessonWidget, names: list[str], hide_equation: bool) -> list[W.Widget]:
+    def _box_of(widget: LessonWidget, fig: W.Widget) -> W.Box | None:
+        """The box that holds ``fig`` (and its sentence), found in the widget's tree."""
+        from .common import widget_tree
+        return next((b for b in widget_tree(widget) if isinstance(b, W.Box) and b is not widget
+                     and fig in b.children), None)
+
+    @classmethod
+    def _parts(cls, widget: LessonWidget, names: list[str], hide_equation: bool) -> list[W.Widget]:
         parts = []
         for name in names:
             if name in widget.figures:
-                parts += [widget.figures[name], widget.summaries[name]]
+                box = cls._box_of(widget, widget.figures[name])
+                if box is not None and widget.summaries[name] in box.children:
+                    parts += [box, widget.figures[name], widget.summaries[name]]
+                else:
+                    parts += [widget.figures[name], widget.summaries[name]]
             elif name in widget.summaries:
                 parts.append(widget.summaries[name])
             elif isinstance(getattr(widget, name, None), W.DOMWidget):
@@ -269,6 +294,9 @@ class Question(W.VBox):
             if fig in self.hidden:
                 title = getattr(fig, "title", "") or name
                 names.append(f"“{title}” and its sentence")
+        for name in self._other_parts:
+            title = getattr(getattr(self.widget, name, None), "title", "")
+            names.append(f"“{title}”" if title else f"the {name.replace('_', ' ')}")
         if self.widget.equation in self.hidden:
             names.append("the equation with the current numbers")
         held = [c.description for c in self.held]
@@ -288,15 +316,26 @@ class Question(W.VBox):
 
     def _hide(self) -> None:
         for part in self.hidden:
-            part.add_class(HIDDEN_CLASS)
+            if id(part) in self._folded:
+                part.add_class(FOLDED_CLASS)
+            elif id(part) not in self._drawn_unseen:
+                part.add_class(HIDDEN_CLASS)
         for control in self.held:
             control.disabled = True
 
     def _reveal(self) -> None:
         for part in self.hidden:
+            part.remove_class(FOLDED_CLASS)
             part.remove_class(HIDDEN_CLASS)
         for control in self.held:
             control.disabled = False
+
+    def concealed(self, part: W.Widget) -> bool:
+        """Whether ``part`` is out of sight now (hidden, folded, or a figure inside a folded box)."""
+        if HIDDEN_CLASS in part._dom_classes or FOLDED_CLASS in part._dom_classes:
+            return True
+        return any(FOLDED_CLASS in p._dom_classes and part in p.children for p in self.hidden
+                   if id(p) in self._folded)
 
     def _restore_state(self) -> None:
         with self.widget.hold_trait_notifications():
