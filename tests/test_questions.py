@@ -189,7 +189,7 @@ def test_each_question_hides_its_answer_and_its_truth_is_independently_right(not
         expected = expected if isinstance(expected, (list, tuple)) else [expected]
         for entry, truth, want in zip(q.entries, q.truths, expected):
             if isinstance(entry, Number):
-                assert truth == pytest.approx(want, rel=1e-6, abs=1e-12), (notebook, number)
+                assert truth == pytest.approx(want, rel=1e-5, abs=1e-12), (notebook, number)  # float32 runs
             else:
                 assert truth == want, (notebook, number)
         assert q.commit(*[t if isinstance(e, Choice) else repr(t) for e, t in zip(q.entries, q.truths)])
