@@ -35,9 +35,62 @@ import traitlets
 #: how long (ms) the summaries must stay unchanged, with no pointer held down, before they are announced
 QUIET_MS = 600
 
+#: The package's one stylesheet for its prose (issue 24, item 3), on every page a lesson widget appears on (it
+#: comes with the script below: notebook, Voila, JupyterLab, Notebook 7, VS Code, static pages). ipywidgets gives
+#: an HTML widget's text the controls' 28 px line-height (``.widget-html-content``), which double-spaces 13 px
+#: prose; here prose reads like an article: line-height 1.5, a measure of at most about 80 characters a line, and
+#: one type scale (title 18 px, body 14 px, captions 13 px; the figures' tick labels stay bqplot's 12 px, and
+#: sub- and superscripts keep 11 px or more). Generation's output box shows whole lines only: its height is a
+#: whole number of its lines, so the last line seen is never cut in half.
+PROSE_CSS = """
+.rnn-widget { --rnn-font-title: 18px; --rnn-font-body: 14px; --rnn-font-caption: 13px; --rnn-leading: 1.5;
+  --rnn-measure: 33em; --rnn-ink-soft: var(--jp-content-font-color2, #595959); }
+.rnn-widget .widget-html-content { line-height: var(--rnn-leading); font-size: var(--rnn-font-body);
+  max-width: var(--rnn-measure); }
+.rnn-widget .widget-html-content:has(> div[style*="pre-wrap"]) { max-width: none; }
+.rnn-widget .widget-html-content h2 { font-size: var(--rnn-font-title) !important; line-height: 1.3;
+  margin: 4px 0 6px !important; }
+.rnn-widget .widget-html-content h2 > span { color: var(--rnn-ink-soft) !important; }
+.rnn-widget .widget-html-content > div, .rnn-widget .widget-html-content > p {
+  max-width: var(--rnn-measure) !important; }
+.rnn-widget .widget-html-content > div[style*="serif"] { max-width: 30em !important; }
+.rnn-widget .widget-html-content p { margin: 0 0 0.5em; }
+.rnn-widget .rnn-summary .widget-html-content { font-size: var(--rnn-font-caption); }
+.rnn-widget .widget-html-content sub, .rnn-widget .widget-html-content sup { font-size: 0.85em; line-height: 0; }
+.rnn-widget .widget-html-content > div[style*="pre-wrap"] { font-size: 13px; line-height: 20px !important;
+  box-sizing: content-box !important;
+  max-height: 160px !important; max-width: 80ch !important; }
+"""
+
+#: Figures on a light surface of their own, in every theme (issue 24, item 8): their marks, diagrams and text maps
+#: are drawn for a white page (white boxes, grey edges, dark labels), which JupyterLab's dark theme turns near
+#: black, so bqplot's theme variables are set back to light values inside each figure, and its text is dark:
+#: the contrast each colour was chosen for holds in both themes. The prose around the figures follows the theme.
+SURFACE_CSS = """
+.rnn-widget .bqplot.figure, .rnn-widget .bqplot.figure .classic, .rnn-widget .bqplot.figure .gg {
+  --jp-layout-color0: #ffffff; --jp-layout-color1: #ffffff; --jp-layout-color2: #eeeeee;
+  --jp-content-font-color1: #1a1a1a; --jp-content-font-color2: #4d4d4d; --jp-border-color0: #bdbdbd;
+  --jp-border-color1: #bdbdbd; --bq-content-font-color: #1a1a1a; --bq-content-scatter-font-color: #1a1a1a;
+  --bq-mainheading-fill: #1a1a1a; --bq-axislabel-fill: #1a1a1a; --bq-axis-tick-text-fill: #4d4d4d;
+  --bq-background: #ffffff; --bq-plotarea-background-fill: #ffffff; --bq-grid-color: #e0e0e0;
+  --bq-axis-border-color: #4d4d4d; }
+.rnn-widget .bqplot.figure { background: #ffffff; color: #1a1a1a; color-scheme: light; border-radius: 4px; }
+"""
+
+#: A narrow window (issue 24, item 6): figures side by side wrap under each other instead of running past the
+#: right edge, and a figure wider than its column narrows to it (bqplot redraws it at the new width); a diagram
+#: that keeps its width (charts.keep_width, a min-width) still scrolls sideways in its own box.
+NARROW_CSS = """
+.rnn-widget .widget-hbox:has(.bqplot.figure) { flex-wrap: wrap; }
+.rnn-widget .bqplot.figure { max-width: 100% !important; }
+"""
+
 CORE = r"""
 const RNN_A11Y_QUIET = @QUIET@;
-const RNN_A11Y_CSS = `
+const RNN_PROSE_CSS = `@PROSE@`;
+const RNN_SURFACE_CSS = `@SURFACE@`;
+const RNN_NARROW_CSS = `@NARROW@`;
+const RNN_A11Y_CSS = `${RNN_PROSE_CSS}${RNN_SURFACE_CSS}${RNN_NARROW_CSS}
 .rnn-widget.rnn-widget :focus-visible, .rnn-widget.rnn-widget .noUi-handle:focus,
 .rnn-widget.rnn-widget input:focus, .rnn-widget.rnn-widget textarea:focus, .rnn-widget.rnn-widget select:focus,
 .rnn-widget.rnn-widget [tabindex]:focus {
@@ -171,7 +224,8 @@ function rnnA11yLive(parent) {
   parent.appendChild(live);
   return live;
 }
-""".replace("@QUIET@", str(QUIET_MS))
+""".replace("@QUIET@", str(QUIET_MS)).replace("@PROSE@", PROSE_CSS).replace("@SURFACE@", SURFACE_CSS)\
+    .replace("@NARROW@", NARROW_CSS)
 
 #: the anywidget module: the live region in the helper's own element, the rest on the lesson widget around it
 ESM = CORE + r"""

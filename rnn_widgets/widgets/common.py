@@ -398,10 +398,12 @@ class LessonWidget(W.VBox):
         return W.VBox([fig, summary])
 
     def _assemble(self, controls: Iterable[W.Widget], body: Iterable[W.Widget]) -> None:
-        # h2: under a notebook's "# Title" (h1) and beside the tour's "## ..." sections (WCAG 1.3.1)
+        # h2: under a notebook's "# Title" (h1) and beside the tour's "## ..." sections (WCAG 1.3.1); its size,
+        # the section's colour (the theme's secondary text) and the explanation's measure come from the package's
+        # prose stylesheet (widgets/a11y.py, PROSE_CSS)
         header = W.HTML(
-            f"<h2 style='margin:4px 0;font-size:1.17em'>{esc(self.TITLE)} <span style='font-weight:normal;"
-            f"color:#555'>({esc(self.SECTION)})</span></h2><div style='max-width:860px'>{self.EXPLANATION}</div>"
+            f"<h2 class='rnn-title'>{esc(self.TITLE)} <span style='font-weight:normal'>({esc(self.SECTION)})</span>"
+            f"</h2><div class='rnn-explanation'>{self.EXPLANATION}</div>"
         )
         self.a11y = Accessibility()  # names, figure descriptions, the live region (widgets/a11y.py)
         controls_box = W.Box(list(controls), layout=W.Layout(flex_flow="row wrap", grid_gap="4px 16px"))
@@ -451,7 +453,9 @@ class LessonWidget(W.VBox):
         """Show a message in the banner instead of a traceback; the figures keep their last state."""
         self._error_message = str(message)
         self.error.value = (
-            "<div role='alert' style='background:#fdecea;border-left:4px solid #D55E00;padding:6px 10px'>"
+            # its own dark text on its light background, in a dark theme too
+            "<div role='alert' style='background:#fdecea;color:#1a1a1a;border-left:4px solid #D55E00;"
+            "padding:6px 10px'>"
             f"{esc(message)}</div>"
         )
         self.error.layout.display = ""
