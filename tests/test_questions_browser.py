@@ -64,9 +64,11 @@ def page():
 
 def commit_from_the_keyboard(page, host, question) -> None:
     """Enter the truth with keys only, Tab to Commit, press Enter."""
-    for k, (entry, truth) in enumerate(zip(question.entries, question.truths)):
+    choices, numbers = iter(host.query_selector_all(".rnn-question .widget-radio-box")), \
+        iter(host.query_selector_all(".rnn-question input[type=text]"))
+    for entry, truth in zip(question.entries, question.truths):
         if isinstance(entry, Choice):
-            radios = host.query_selector_all(".rnn-question .widget-radio-box")[k].query_selector_all("input")
+            radios = next(choices).query_selector_all("input")
             radios[0].focus()
             page.keyboard.press("Space")
             for _ in range(entry.options.index(truth)):
@@ -75,7 +77,7 @@ def commit_from_the_keyboard(page, host, question) -> None:
             page.wait_for_function("(r) => r.checked", arg=radios[entry.options.index(truth)], timeout=5000)
             page.wait_for_timeout(300)
         else:
-            host.query_selector_all(".rnn-question input[type=text]")[k].focus()
+            next(numbers).focus()
             page.keyboard.type(repr(truth))
             page.keyboard.press("Tab")  # the text box sends its value when it loses focus
     host.query_selector(".rnn-question button:has-text('Commit')").focus()
@@ -106,7 +108,7 @@ def test_questions_hide_then_reveal_the_widgets_truth(server, page, notebook):
             text = host.query_selector(".rnn-question .rnn-summary").text_content()
             for entry, truth in zip(question.entries, question.truths):
                 assert f"the widget computes {entry.show(truth)} in this state" in text, (notebook, number, text)
-            assert "✗" not in text and "✓ Right" in text
+            assert "✗" not in text and "✓ Right" in text, text
             page.wait_for_function("(h) => h.querySelectorAll('.bqplot').length === 0 || Array.from("
                                    "h.querySelectorAll('.bqplot')).some(f => f.getClientRects().length > 0)",
                                    arg=host, timeout=30_000)

@@ -102,7 +102,9 @@ class Number:
         return value
 
     def control(self) -> W.Widget:
-        return W.Text(value="", description=self.label, placeholder="a number",
+        # sent when the student leaves the box (Tab, Enter, or a click on Commit), not at every key: a fast typist's
+        # keys then never race the kernel's echo of an earlier value
+        return W.Text(value="", description=self.label, placeholder="a number", continuous_update=False,
                       style={"description_width": "initial"}, layout=W.Layout(width="300px"))
 
     def parse(self, text) -> float:
