@@ -2,12 +2,16 @@
 
     python scripts/legibility_audit.py [--shots DIR]
 
-Prints, per page, every overlapping label pair and every colour key with no gradient or no meaning
-(tests/legibility.py measures them in Chromium), then the totals.
+Prints, per page, every overlapping label pair and every colour key with no gradient or no meaning, then
+issue 24's checks (tests/legibility.py measures them all in Chromium): tick labels that are not their ticks'
+values, legends on a data mark, text under 11 px, prose line-heights over 1.6 × the font size and lines over ~80
+characters, figures cut in a 600-px window, and figure text or lines under WCAG AA contrast; then the totals.
+Static pages are audited at their first state and with their first knob at its last value.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import sys
 import tempfile
 from pathlib import Path
@@ -15,24 +19,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_support import chromium_page, serve_directory, voila_server, write_notebook
-from legibility import EXTREMES, audit, problems
+from legibility import EXTREMES, audit, checks, contrast, low_contrast, problems, prose
+from static_pages import press_knob
+
+TOTALS: collections.Counter = collections.Counter()
 
 
-def report(name: str, records: list[dict]) -> tuple[int, int]:
-    found = problems(records)
-    keys = sum(len(r["keys"]) for r in records)
-    print(f"{name}: {len(records)} figures, {keys} colour keys, {len(found)} problems")
-    for line in found:
-        print("   ", line)
-    overlaps = sum(len(r["overlaps"]) for r in records)
-    return overlaps, len(found) - overlaps
+def report(name: str, page) -> None:
+    """Audit the page as it is now, in its window and in a 600-px one; print and count what is wrong."""
+    records, texts = audit(page), prose(page)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 600, "height": size["height"]})
+    page.wait_for_timeout(1500)  # bqplot redraws a figure whose box changed
+    narrow = audit(page)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(500)
+    found = {"overlaps and keys": problems(records), **checks(records, texts), "cut": checks(narrow)["cut"],
+             "contrast": low_contrast(contrast(page))}
+    print(f"{name}: {len(records)} figures, {sum(len(v) for v in found.values())} problems")
+    for check, lines in found.items():
+        TOTALS[check] += len(lines)
+        for line in lines:
+            print(f"    [{check}] {line}")
+
+
+def last_value(page) -> None:
+    """The page's first knob to its last value, one key press at a time."""
+    for _ in range(40):
+        done = page.locator(".rnn-widget .rnn-knob").first.evaluate("""knob => {
+          const h = knob.querySelector('.noUi-handle');
+          if (h) return Number(h.getAttribute('aria-valuenow')) >= Number(h.getAttribute('aria-valuemax'));
+          const b = Array.from(knob.querySelectorAll('button'));
+          return !b.length || b[b.length - 1].classList.contains('mod-active'); }""")
+        if done:
+            return
+        press_knob(page, 0)
+        page.wait_for_timeout(700)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", help="also save a screenshot of every widget here")
     args = ap.parse_args()
-    totals = [0, 0]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         extremes = write_notebook(tmp / "extremes.ipynb", ["from rnn_widgets import *\n" + c for c in EXTREMES])
@@ -43,8 +71,7 @@ def main() -> None:
                     page.goto(url, timeout=180_000)
                     page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {n}", timeout=240_000)
                     page.wait_for_timeout(3000)
-                    for i, n_ in enumerate(report(name, audit(page))):
-                        totals[i] += n_
+                    report(name, page)
                     if args.shots:
                         out = Path(args.shots)
                         out.mkdir(parents=True, exist_ok=True)
@@ -61,11 +88,12 @@ def main() -> None:
                     page.goto(base + html.name, timeout=120_000)
                     page.wait_for_selector(".bqplot.figure", timeout=120_000)
                     page.wait_for_timeout(2000)
-                    for i, n_ in enumerate(report(f"static {html.stem}", audit(page))):
-                        totals[i] += n_
+                    report(f"static {html.stem}", page)
+                    last_value(page)
+                    report(f"static {html.stem}, first knob at its last value", page)
                     if args.shots:
                         page.screenshot(path=str(Path(args.shots) / f"static_{html.stem}.png"), full_page=True)
-    print(f"TOTAL: {totals[0]} overlapping label pairs, {totals[1]} colour-key problems")
+    print("TOTAL: " + ", ".join(f"{n} {check}" for check, n in TOTALS.items()))
 
 
 if __name__ == "__main__":
