@@ -26,7 +26,7 @@ from rnn_widgets.core.tasks import (
     shipped_accuracy_by_length,
     shipped_accuracy_by_position,
 )
-from rnn_widgets.widgets.common import fmt
+from rnn_widgets.widgets.numbers import fmt
 from rnn_widgets.widgets.gradient_flow import MAP_SCALES
 
 
@@ -35,7 +35,7 @@ def plain(html: str) -> str:
 
 
 def number_after(text: str, words: str) -> str:
-    match = re.search(re.escape(words) + r"\s*([-\d.e+]+)", plain(text))
+    match = re.search(re.escape(words) + r"\s*(-?[\d.]+ × 10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|[-\d.e+]+)", plain(text))
     assert match, f"{words!r} not in {text!r}"
     return match.group(1).rstrip(".")
 
@@ -259,9 +259,9 @@ def test_the_slopes_and_what_the_map_shows():
     assert MAP_SCALES[np.argmax(tanh0 > 1)] == 1.6
     assert "it first exceeds 1 at scale 1.6" in plain(GradientFlowWidget().summaries["map"].value)
     sig0 = gradient_norms(flow_model("rnn", "sigmoid"), 50, MAP_SCALES, 0).norms[:, 0].numpy()
-    assert (sig0 < 1).all() and fmt(float(sig0[-1])) == "4.50e-19"
+    assert (sig0 < 1).all() and fmt(float(sig0[-1])) == "4.50 × 10⁻¹⁹"
     # 05 Q1 asks these: the explanation above the widget states the slopes, never the answers
-    assert "1.6" not in text and "4.50e-19" not in text
+    assert "1.6" not in text and "4.50 × 10⁻¹⁹" not in text
     from rnn_widgets.core.flow import step_jacobian_norms
 
     assert float(step_jacobian_norms(flow_model("rnn", "sigmoid"), 50, 2.0).max()) <= 0.5

@@ -14,7 +14,7 @@ from rnn_widgets.core.tied_untied import (
     summary,
 )
 from rnn_widgets.core.untied import UntiedRNN
-from rnn_widgets.widgets.common import fmt
+from rnn_widgets.widgets.numbers import fmt
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +86,12 @@ def test_the_widget_draws_the_shipped_numbers_and_says_them():
 
 
 def test_the_accuracy_legend_sits_under_the_lines():
-    r, w = load_tied_untied(), WeightSharingWidget()
-    assert w.length_fig.legend_location == "bottom-left"
-    assert min(r["accuracy_tied"][:8] + r["accuracy_untied"][:8]) > 0.9  # the legend's corner holds no data
+    from rnn_widgets.widgets.charts.figure import plot_size
+    from rnn_widgets.widgets.charts.legend import legend_boxes
+
+    w = WeightSharingWidget()
+    boxes = legend_boxes(w.length_fig)  # under the x axis, outside the plot area (issue 24, item 2)
+    assert [text for text, _ in boxes] == ["tied, one W (§1.3)", "untied (§1.2)"]
+    assert all(top > plot_size(w.length_fig)[1] for _, (_, top, _, _) in boxes)
     assert w.length_fig.axes[1].tick_values.tolist() == [0.0, 0.5, 1.0]
     w.close()

@@ -17,13 +17,17 @@ from ..core import (
 from .charts.axes import fit_y
 from .charts.builders import bar_chart, line_chart
 from .charts.unrolled import Node, UnrolledDiagram
-from .common import PALETTE, LessonWidget, esc, fmt, slider
+from .common import PALETTE, LessonWidget, esc, slider
 from .live_training import LiveTraining
+from .numbers import fmt
 
 TOP = 20  # bars shown
 MAX_GENERATED = 5000  # characters (and entropy points) one run keeps before Reset: every click re-sends them
 DIAGRAM_STEPS = 5
 
+
+ENTROPY_TITLE = "Entropy of each step's distribution"
+CHARACTER_PX = 14  # the bar chart's characters
 
 class GenerationWidget(LessonWidget):
     """Sample a character, feed it back, repeat: the next-character distribution, temperature, top-k.
@@ -64,7 +68,9 @@ class GenerationWidget(LessonWidget):
         self.bar_fig, self.bars, _ = bar_chart("Next-character distribution (top 20)", "character",
                                                "probability", height=230)
         self.entropy_fig, self.entropy_line, _ = line_chart(
-            "Entropy of each step's distribution", "generated character", "nats", 1, colors=[PALETTE[3]], height=200)
+            ENTROPY_TITLE, "generated character", "nats", 1, colors=[PALETTE[3]], height=200)
+        # the characters under the bars: ␣ and ⏎ are small glyphs, drawn at 14 px they read at 11 px or more
+        self.bar_fig.axes[0].tick_style = {"font-size": f"{CHARACTER_PX}px"}
         self.loop = UnrolledDiagram("The loop: each sampled ŷ is fed back as the next x", height=250)
         self.output = W.HTML("")
         self.step_button = W.Button(description="Step", icon="step-forward", tooltip="Generate one character")
@@ -99,7 +105,7 @@ class GenerationWidget(LessonWidget):
                                   train_box])
         self.session: GenerationSession | None = None
         self.observe(lambda _: self._run(self.reset), names=["prompt", "seed", "model_choice"])
-        self.observe(lambda _: self._run(self._redraw), names=["temperature", "top_k", "greedy"])
+        self.observe(lambda _: self._run(self._redraw), names=["temperature", "top_k", "greedy", "n_generate"])
         self._run(self.reset)
 
     # ------------------------------------------------------------------ actions
@@ -183,10 +189,7 @@ class GenerationWidget(LessonWidget):
             f"max-height:180px;overflow:auto'>{esc(s.prompt)}<span style='color:{PALETTE[0]};"
             f"background:#eef5fb'>{esc(s.new_text)}</span></div>")
         self._draw_loop(s, vocab)
-        with self._holding(self.entropy_line):
-            e = np.asarray(s.entropies) if s.entropies else np.zeros(1)
-            self.entropy_line.x, self.entropy_line.y = np.arange(1, len(e) + 1), e
-        fit_y(self.entropy_fig, e, zero=True)
+        self._draw_entropy(s)
         self.summaries["entropy"].value = esc(self._entropy_words(s))
         self.equation.value = (
             "<div style='font-family:serif;font-size:15px'>p(x[l+1] = c) = softmax(logits / T)<sub>c</sub>, "
@@ -215,6 +218,26 @@ class GenerationWidget(LessonWidget):
             f"The last {n} steps (blue: the LSTM, its state carried to the right). Grey boxes: the prompt's next "
             "character, which is read in as the next x whatever the model predicts (conditioning on the prompt); "
             "orange ŷ: characters sampled from the model and fed back as the next x.")
+
+    def _draw_entropy(self, s: GenerationSession) -> None:
+        """One point per generated character; before the first, the empty chart says what will appear on it, on
+        the axes it will have (steps 1 … N, 0 … log V nats), not a lone "1" tick under nothing."""
+        sx = self.entropy_line.scales["x"]
+        with self._holding(self.entropy_line):
+            if s.entropies:
+                e = np.asarray(s.entropies)
+                self.entropy_line.x, self.entropy_line.y = np.arange(1, len(e) + 1), e
+                with sx.hold_sync():
+                    sx.min, sx.max = None, None
+            else:
+                e = np.array([0.0, math.log(len(s.model.vocab))])
+                self.entropy_line.x, self.entropy_line.y = np.array([1.0, float(self.n_generate)]), e
+                with sx.hold_sync():
+                    sx.min, sx.max = 1.0, float(self.n_generate)
+            self.entropy_line.visible = bool(s.entropies)
+        fit_y(self.entropy_fig, e, zero=True)
+        self.entropy_fig.title = ENTROPY_TITLE if s.entropies else \
+            f"{ENTROPY_TITLE}: empty until you press Step or Generate N (one point per character)"
 
     def _entropy_words(self, s: GenerationSession) -> str:
         if not s.entropies:

@@ -28,8 +28,10 @@ from ..core.flow import (
 from ..core.jacobians import _with_recurrent_scale
 from .charts.axes import fit_y
 from .charts.builders import bar_chart, line_chart, timeline_map
+from .charts.legend import show_in_legend
 from .charts.maps import fill_grid
-from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, fmt, slider
+from .common import DISPLAY_LIMIT, PALETTE, LessonWidget, esc, slider
+from .numbers import fmt, power_of_ten
 
 MAP_SCALES = np.round(np.linspace(0.1, 2.0, 20), 3)
 
@@ -66,6 +68,7 @@ def release_freed_memory() -> None:
     _last_trim[0] = now
     _malloc_trim(0)
 LOW = 1e-30  # below this a gradient counts as vanished and is drawn at this value
+LIMIT_TEXT, LOW_TEXT = power_of_ten(round(math.log10(DISPLAY_LIMIT))), power_of_ten(round(math.log10(LOW)))  # 10³⁰, 10⁻³⁰
 VANISHED = 1e-2  # the clipping summary calls the gradient vanishing where step 0 gets under this share of step L's
 
 
@@ -118,7 +121,7 @@ def peak_state(nonlinearity: str, seq_len: int, scale: float, seed: int, device:
 def why_this_sigma(nonlinearity: str, scale: float, peak: float) -> str:
     """What σ's slope and range do to the gradient and the states, with the state's largest value (§1.5: why tanh)."""
     shown = next((fmt(peak, d) for d in range(3, 7) if peak >= 1 or fmt(peak, d) != "1"), "1 to six digits")
-    size = f"max |a| = {shown}" if math.isfinite(peak) and peak <= DISPLAY_LIMIT else "max |a| past 1e30"
+    size = f"max |a| = {shown}" if math.isfinite(peak) and peak <= DISPLAY_LIMIT else f"max |a| past {LIMIT_TEXT}"
     if nonlinearity == "relu":
         return (f" ReLU′ is 1 on every active unit (0 on the others), and ReLU does not bound the states: here they "
                 f"reach {size} (tanh keeps them inside (−1, 1)); where the active units' factor exceeds 1, the "
@@ -132,7 +135,7 @@ def why_this_sigma(nonlinearity: str, scale: float, peak: float) -> str:
 
 
 def growth_words(at_loss: float, at_start: float, steps: int) -> str:
-    """ " (it shrinks by a factor 6.08e+05 over the 50 steps)", or grows; nothing where a ratio means nothing."""
+    """ " (it shrinks by a factor 6.08 × 10⁵ over the 50 steps)", or grows; nothing where a ratio means nothing."""
     if not (math.isfinite(at_loss) and math.isfinite(at_start)) or at_loss <= 0 or at_start <= 0:
         return ""
     ratio = at_start / at_loss
@@ -151,14 +154,15 @@ def first_above_one(step0: np.ndarray) -> str:
 
 
 def describe_extremes(norms: np.ndarray) -> str:
-    """Words for overflow and underflow: where the gradient exploded past 1e30 or vanished below 1e-30."""
+    """Words for overflow and underflow: where the gradient exploded past 10³⁰ or vanished below 10⁻³⁰."""
     L = len(norms) - 1
     big = np.where(~np.isfinite(norms) | (norms > DISPLAY_LIMIT))[0]
     small = np.where(norms < LOW)[0]
     if big.size:
-        return f" The gradient exploded past 1e30 at step {big.max()} (drawn at 1e30), {L - big.max()} steps from the loss."
+        return (f" The gradient exploded past {LIMIT_TEXT} at step {big.max()} (drawn at {LIMIT_TEXT}), "
+                f"{L - big.max()} steps from the loss.")
     if small.size:
-        return f" It vanished below 1e-30 at step {small.max()}, {L - small.max()} steps from the loss."
+        return f" It vanished below {LOW_TEXT} at step {small.max()}, {L - small.max()} steps from the loss."
     return ""
 
 
@@ -229,8 +233,9 @@ class GradientFlowWidget(LessonWidget):
             "‖dℓ/da⁽ᵏ⁾‖ against the step k (loss at step L)", "step k", "‖dℓ/da⁽ᵏ⁾‖ (log)", 2, log_y=True,
             labels=["model", "compared"], colors=[PALETTE[0], PALETTE[1]], height=260)
         self.trend = bq.Lines(x=[0.0, 1.0], y=[1.0, 1.0], scales=self.lines.scales, colors=["#555555"],
-                              line_style="dashed", stroke_width=1.5, labels=["fitted C·ρ^(L−k)"], display_legend=True)
+                              line_style="dashed", stroke_width=1.5, labels=["fitted C·ρ^(L−k)"])
         self.line_fig.marks = [self.lines, self.trend]
+        show_in_legend(self.line_fig, self.trend)
         self.map_fig, self.map, cursor = timeline_map(
             "log₁₀ ‖dℓ/da⁽ᵏ⁾‖ for every scale (one batched pass)", "weight scale", "log₁₀ ‖dℓ/da⁽ᵏ⁾‖",
             column_label="step k", height=230, lo=-12.0, hi=12.0, reverse_rows=False)

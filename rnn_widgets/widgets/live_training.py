@@ -15,7 +15,9 @@ import torch
 from ..core import CharModel, CharVocab, TrainConfig, Trainer, seeded
 from .charts.axes import fit_y
 from .charts.builders import line_chart
-from .common import PALETTE, _bad_value, close_tree, esc, fmt, guard_tree, reported_by_owner
+from .charts.legend import show_in_legend
+from .common import PALETTE, _bad_value, close_tree, esc, guard_tree, reported_by_owner
+from .numbers import fmt
 
 SEQ_LEN = 48
 HELD_OUT = 0.1  # the end of the student's text is never trained on: its loss says whether the model generalises
@@ -91,8 +93,9 @@ class LiveTraining(W.VBox):
             labels=["training loss (first 90%)"], height=220)
         self.val_line = bq.Lines(x=[0.0], y=[0.0], scales=scales, colors=[PALETTE[5]], stroke_width=2.5,
                                  marker="circle", marker_size=16, labels=["held-out loss (last 10%)"],
-                                 display_legend=True, visible=False)
+                                 visible=False)
         self.fig.marks = [self.loss_line, self.val_line]
+        show_in_legend(self.fig, self.val_line)
         self.samples = W.HTML("")
         self.message = W.HTML("")
         self.hidden_size, self.seed, self.on_trained = hidden_size, seed, on_trained

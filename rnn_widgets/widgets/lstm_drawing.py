@@ -6,7 +6,7 @@ import math
 import torch
 
 from .charts.cell import Part
-from .common import fmt
+from .numbers import fmt
 
 # ---------------------------------------------------------------------- the cell, drawn as colah draws it
 #: the data ranges of the cell drawing: c (GRU: h) along the top at y = 3.7, the gates at 1.3, [h; x] at 0.4

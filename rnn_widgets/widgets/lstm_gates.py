@@ -11,18 +11,9 @@ import traitlets
 from .charts.axes import fit_y
 from .charts.builders import line_chart, set_key, timeline_map
 from .charts.cell import CellDiagram
-from .charts.figure import sup
-from .charts.maps import display_char, fill_grid, place_cursor
-from .common import (
-    DIVERGING,
-    PALETTE,
-    SEQUENTIAL,
-    LessonWidget,
-    esc,
-    finite,
-    fmt,
-    slider,
-)
+from .charts.figure import FULL_WIDTH, HALF_WIDTH, sup
+from .charts.maps import display_char, fill_grid, place_cursor, show_step
+from .common import DIVERGING, PALETTE, SEQUENTIAL, LessonWidget, esc, finite, slider
 from .lstm_drawing import CELL_X, CELL_Y, GRU_NOTE, LSTM_NOTE, gru_parts, lstm_parts
 from .lstm_runs import (
     CANDIDATES,
@@ -43,6 +34,7 @@ from .lstm_split import (
     split_sentence,
     state_split,
 )
+from .numbers import fmt
 
 SHOWN_UNITS = 16
 #: the six maps: (LSTM trace key, title) and the GRU's in the same slots (None: not shown)
@@ -119,8 +111,11 @@ class LSTMGatesWidget(LessonWidget):
             self._control("step", slider("Step l", 0, MAX_CHARS)),
             self._control("unit", slider("Row (drawn cell)", 0, SHOWN_UNITS - 1)),
         ]
+        # side by side in pairs; on a text, each map the full width, under each other (see _map_width)
         pairs = [W.HBox([self._figure(f"map{k}", self.maps[k][0], half=True),
-                         self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)]) for k in (0, 2, 4)]
+                         self._figure(f"map{k + 1}", self.maps[k + 1][0], half=True)],
+                        layout=W.Layout(flex_flow="row wrap")) for k in (0, 2, 4)]
+        self._map_boxes = [box for pair in pairs for box in pair.children]
         self._assemble(controls, [self.cell_note, self._figure("cell", self.cell_diagram.fig), *pairs,
                                   self._figure("gradients", self.grad_fig)])
         self.observe(lambda _: self._run(self._update), names=[
@@ -152,6 +147,8 @@ class LSTMGatesWidget(LessonWidget):
         # the step and the drawn row only move cursors: the maps are redrawn when what they show changes
         before = getattr(self, "_maps_drawn", None)  # (the trace drawn — cached, so the same object —, units, cell)
         redraw = before is None or before[0] is not tr or before[1:] != (tuple(units), self.cell)
+        if redraw:
+            self._map_width()
         self._maps_drawn = (tr, tuple(units), self.cell)
         for k, ((key, title), (fig, grid, cursor)) in enumerate(zip(slots, self.maps)):
             self.figures[f"map{k}"].layout.display = "" if key else "none"
@@ -174,9 +171,10 @@ class LSTMGatesWidget(LessonWidget):
                     color.mid = 0.0 if signed else None
                 set_key(fig, -top if signed else 0.0, top)
                 fig.axes[0].label = f"value, −{fmt(top)} → {fmt(top)}" if signed else "gate value, 0 → 1"
-                fill_grid(fig, grid, data, characters=text)
+                fill_grid(fig, grid, data, characters=text, step=step)
                 fig.title = title
             place_cursor(cursor, step, len(units))
+            show_step(fig, step)  # on text: the window of characters around the step, every one labelled
             held = (held_sentence(self.length, self.forget_bias, self.input_bias, self.output_bias, self.phi)
                     if key == "c" and self.source == "remember" and self.cell == "lstm" else "")
             self.summaries[f"map{k}"].value = esc(
@@ -193,6 +191,19 @@ class LSTMGatesWidget(LessonWidget):
         self.controls["input_bias"].description = "Input-gate bias +" if lstm else "Reset-gate (r) bias +"
         self.controls["text"].disabled = self.source != "text"
         self.controls["length"].disabled = self.source != "remember"
+
+    def _map_width(self) -> None:
+        """On a text the maps are drawn the full width, one under the other, so that every character the gates
+        read is written under its column (61 of them at a time, a window that follows Step l on a longer
+        text); half a width held 27 (issue 24, item 4: it labelled one character in two)."""
+        wide = self.source == "text"
+        for fig, _, _ in self.maps:
+            fig.layout.width = f"{FULL_WIDTH}px" if wide else f"{HALF_WIDTH}px"
+            fig.layout.min_width = f"{FULL_WIDTH}px" if wide else None
+        for k in range(6):
+            self.summaries[f"map{k}"].layout.max_width = f"{FULL_WIDTH if wide else HALF_WIDTH}px"
+        for box in self._map_boxes:  # in a narrower window a full-width map scrolls sideways (charts.keep_width)
+            box.layout.overflow = "auto hidden" if wide else None
 
     def _draw_gradients(self, run: GatesRun, T: int) -> None:
         flow, plain = run.flow, run.plain

@@ -13,7 +13,7 @@ from ..core import RNN, load_char_model, seeded
 from ..core.cells import NONLINEARITIES
 from ..core.jacobians import backward_states
 from ..core.memory import remember_gru, remember_inputs, remember_lstm
-from .common import fmt
+from .numbers import fmt
 
 MAX_CHARS = 200
 #: the candidate's nonlinearities a student may pick (§2: "a nonlinearity (doesn't matter which one)"), as shown

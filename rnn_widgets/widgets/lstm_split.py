@@ -7,7 +7,7 @@ import math
 import torch
 
 from .charts.figure import sup
-from .common import fmt
+from .numbers import fmt
 
 
 # ---------------------------------------------------------------------- the gradient reaching the cell

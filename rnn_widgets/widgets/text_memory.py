@@ -33,7 +33,8 @@ from ..core.text_memory import (
 )
 from .charts.axes import fit_ordinal_x, fit_y
 from .charts.builders import grouped_bar_chart, line_chart, set_key
-from .common import GREY, PALETTE, LessonWidget, _bad_value, esc, fmt, slider
+from .common import GREY, PALETTE, LessonWidget, _bad_value, esc, slider
+from .numbers import fmt
 from .text_map import COLUMNS, TEXT_DIVERGING, fill_text_map, glyph, lay_out, text_map
 
 MODELS = ("rnn", "lstm", "gru")
@@ -342,8 +343,7 @@ class TextMemoryWidget(LessonWidget):
             self.gate_bars.y = np.stack([100 * shares[g][0] for g in GATES[cell]])
             self.gate_bars.colors = GATE_COLORS[: len(names)]
             self.gate_bars.labels = names
-        # room above the tallest bar: bqplot's legend box reaches a little below the band fit_y keeps for it
-        fit_y(self.gate_fig, np.append(self.gate_bars.y, 1.15 * float(self.gate_bars.y.max())), zero=True)
+        fit_y(self.gate_fig, self.gate_bars.y, zero=True)
         fit_ordinal_x(self.gate_fig, BIN_LABELS)
         none = " (the RNN has no gates: the LSTM's)" if self.model not in GATES else ""
         self.gate_fig.title = f"How open the {NAMES[cell]}'s gates are over the passage{none}"
@@ -428,7 +428,7 @@ class TextMemoryWidget(LessonWidget):
         with self._holding(self.distance_lines):
             self.distance_lines.x = d
             self.distance_lines.y = np.stack([np.clip(norms[c], 1e-30, 1e30) for c in MODELS])
-        fit_y(self.distance_fig, self.distance_lines.y)
+        fit_y(self.distance_fig, self.distance_lines.y, headroom=26)  # the rule's two labels, above the lines
         window = window_of_training()
         far = len(norms["lstm"]) - 1
         self._draw_window(window, far)

@@ -17,8 +17,10 @@ from ..core.tasks import (
 )
 from .charts.axes import fit_y
 from .charts.builders import line_chart
+from .charts.legend import show_in_legend
 from .charts.unrolled import Node, UnrolledDiagram
-from .common import GREY, PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
+from .common import GREY, PALETTE, LessonWidget, esc, show_or_hide, slider
+from .numbers import fmt
 
 TOPOLOGIES = {
     "one-to-one": (("Not an RNN: one input, one output, no state carried over, like the fully-connected or "
@@ -34,8 +36,8 @@ TOPOLOGIES = {
     "many-to-many (synced)": ("One output per input, read at every step.",
                               "per-token labelling, text generation", "the running sum"),
 }
-#: the accuracy plot's y range reaches this far above 1 so that its two-row legend sits above the lines at 1
-LEGEND_CLEAR = 1.25
+#: the accuracy plot's y range reaches this far above 1, so that the markers at 100% are drawn whole
+HEADROOM = 1.04
 STATE, DECODER, RIGHT, WRONG, LOSS, PLAIN = 0, 1, 2, 5, 8, 9  # colour indices of the diagram's palette
 
 
@@ -116,13 +118,13 @@ class TopologiesWidget(LessonWidget):
             labels=["by length"], colors=[PALETTE[0]], height=240, markers=True)
         # at the length shown: each output position's accuracy, first written to last (sequence outputs only)
         self.position_line = bq.Lines(x=[1.0], y=[1.0], scales=scales, colors=[PALETTE[2]], stroke_width=2,
-                                      marker="square", marker_size=16, labels=["by output position"],
-                                      display_legend=True)
+                                      marker="square", marker_size=16, labels=["by output position"])
         # the edge of the training lengths, and the length shown above
         self.trained_edge = bq.Lines(x=[MAX_LEN + 0.5] * 2, y=[0.0, 1.0], scales=scales, colors=[GREY],
                                      line_style="dashed", stroke_width=1.5)
         self.current = bq.Scatter(x=[1.0], y=[1.0], scales=scales, colors=[PALETTE[5]], default_size=120)
         self.acc_fig.marks = [self.acc_line, self.position_line, self.trained_edge, self.current]
+        show_in_legend(self.acc_fig, self.position_line)
         self._assemble(controls, [self._figure("diagram", self.diagram.fig), self._figure("lengths", self.acc_fig)])
         self.observe(lambda _: self._run(self._update), names=["topology", "input_len", "output_len", "seed"])
         self._run(self._update)
@@ -169,12 +171,13 @@ class TopologiesWidget(LessonWidget):
         with self._holding(self.acc_line, self.current, self.position_line):
             self.acc_line.x, self.acc_line.y = lengths, acc
             self.current.x, self.current.y = [float(n)], [float(acc[n - 1])]
-            self.position_line.visible = self.position_line.display_legend = sequence
+            self.position_line.visible = sequence
             if sequence:
                 self.position_line.x = np.arange(1, n + 1)
                 self.position_line.y = np.array(by_position["positions"][n - 1])
                 self.position_line.labels = [f"by output position, at length {n}"]
-        fit_y(self.acc_fig, [0.0, LEGEND_CLEAR], zero=True)
+        fit_y(self.acc_fig, [0.0, 1.0], zero=True)
+        self.acc_fig.marks[0].scales["y"].max = HEADROOM
         trained = acc[:MAX_LEN].min()
         synced = self.topology == "many-to-many (synced)"
         what = f"outputs right (to within ±{TOLERANCE})" if synced else "outputs right" if sequence else "answers right"

@@ -14,7 +14,8 @@ from .charts.builders import bar_chart, line_chart, timeline_map
 from .charts.figure import sup
 from .charts.maps import fill_grid, place_cursor
 from .charts.unrolled import LAYER_COLORS, Node, UnrolledDiagram, layer_color
-from .common import PALETTE, LessonWidget, esc, fmt, show_or_hide, slider
+from .common import PALETTE, LessonWidget, esc, show_or_hide, slider
+from .numbers import fmt
 
 INPUT_SIZE, HIDDEN_SIZE = 4, 6
 MAX_DRAWN = 24  # more boxes than this do not fit a 900-px column
@@ -147,7 +148,7 @@ class UnrollingWidget(LessonWidget):
             fill_grid(self.strip_fig, self.strip, a.T)  # (H, T+1): row = unit, column = step l
         place_cursor(self.cursor, step, HIDDEN_SIZE)
         fill_grid(self.x_fig, self.x_map, x.numpy().T, characters=tokens,
-                  what="character" if self.token_unit == "characters" else "token")
+                  what="character" if self.token_unit == "characters" else "token", step=max(step - 1, 0))
         self.summaries["inputs"].value = esc(
             f"The network never sees the text itself: each token becomes {INPUT_SIZE} numbers (here a fixed random "
             f"vector derived from the token, standing in for a word2vec embedding), the same for every occurrence"

@@ -14,7 +14,8 @@ from ..core.tied_untied import load_tied_untied
 from ..core.tied_untied import summary as tied_untied_summary
 from .charts.axes import fit_ordinal_x, fit_y
 from .charts.builders import bar_chart, heat_map, line_chart, set_key
-from .common import PALETTE, LessonWidget, esc, finite, fmt, slider
+from .common import PALETTE, LessonWidget, esc, finite, slider
+from .numbers import fmt
 
 INPUT_SIZE, HIDDEN_SIZE = 2, 4
 #: what the bars can show: one entry of W or b (signed: the bars then add up to the Σ bar), or the norm
@@ -54,6 +55,9 @@ def weight_sharing_gradients(seq_len: int, weight_scale: float, loss_at: str, se
     untied = step_gradients(UntiedRNN.from_shared(rnn, seq_len), x, loss)
     return shared, untied
 
+
+#: below this share of the colour key's end a cell is white to the eye (1% of the way from white to the end colour)
+BLANK_SHARE = 0.01
 
 class WeightSharingWidget(LessonWidget):
     """Per-step contributions to dℓ/dW, their sum, and autograd's gradient side by side.
@@ -139,9 +143,7 @@ class WeightSharingWidget(LessonWidget):
         fit_y(self.updates_fig, self.update_bars.y, zero=True)
         fit_ordinal_x(self.updates_fig, self.update_bars.x)
         fit_y(self.length_fig, np.append(self.length_lines.y, 1.0), zero=True)  # 0 … 100%, ticks 0, 0.5, 1
-        # the legend sits bottom left, under the lines (every accuracy of lengths 1–8 is above 90%): no band above
-        self.length_fig.legend_location = "bottom-left"
-        self.length_fig.marks[0].scales["y"].max = 1.02
+        self.length_fig.marks[0].scales["y"].max = 1.02  # the markers at 100% drawn whole
         s, updates = r["settings"], r["untied_updates"]
         question = r["task"].split(": ", 1)[-1]
         self.lengths_note.value = (
@@ -205,9 +207,14 @@ class WeightSharingWidget(LessonWidget):
         self.summaries["total"].value = esc(
             f"dℓ/dW has entries from {fmt(total[:, :-1].min())} to {fmt(total[:, :-1].max())}; dℓ/db (last column) "
             f"from {fmt(total[:, -1].min())} to {fmt(total[:, -1].max())}.")
+        largest = float(np.abs(contrib[k - 1]).max())
+        blank = largest < BLANK_SHARE * lim  # no cell tinted: say why the map is white, lest it look broken
+        self.step_fig.title = f"contribution of step {k}" + (": too small to colour" if blank else "")
         self.summaries["step"].value = esc(
             f"Step {k}'s contribution has norm {fmt(float(np.linalg.norm(contrib[k - 1])))} (the whole gradient: "
-            f"{fmt(float(np.linalg.norm(total)))}); in the untied network this is all W⁽{k}⁾, b⁽{k}⁾ would get.")
+            f"{fmt(float(np.linalg.norm(total)))}); in the untied network this is all W⁽{k}⁾, b⁽{k}⁾ would get."
+            + (f" The map is blank, not broken: its largest entry, {fmt(largest)}, is {fmt(largest / lim)} of the "
+               f"colour key's end ({fmt(lim)}), too small to tint a cell." if blank else ""))
         self.equation.value = (
             "<div style='font-family:serif;font-size:15px'>dℓ/dW = Σ<sub>k=1…L</sub> (dℓ/da<sup>(k)</sup>)"
             "(da<sup>(k)</sup>/dW) (§1.5) = Σ<sub>k</sub> (dℓ/dz<sup>(k)</sup>) [a<sup>(k−1)</sup>; x[k−1]]"

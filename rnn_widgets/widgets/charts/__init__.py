@@ -2,7 +2,7 @@
 
 - :mod:`.figure`: a figure's margins, widths and plot area; the lecture's superscripts (``sup``)
 - :mod:`.axes`: ticks and their labels (``set_ticks``, ``fit_y``, ``fit_ordinal_x``): labels equal their values,
-  log axes tick at powers of ten, legends keep a band above the data
+  log axes tick at powers of ten, legends (:mod:`.legend`) sit in a row under the x axis
 - :mod:`.builders`: line, bar and grouped-bar charts, heat maps with their colour keys (``set_key``)
 - :mod:`.maps`: filling a heat map (``fill_grid``), the characters along its x axis, its cursor
 - :mod:`.geometry`, :mod:`.unrolled`, :mod:`.cell`: the diagrams (``UnrolledDiagram``, ``CellDiagram``) and how
@@ -17,7 +17,6 @@ from .axes import (
     fit_y,
     integer_ticks,
     js_decade,
-    legend_rows,
     linear_format,
     linear_ticks,
     log_range,
@@ -39,20 +38,20 @@ from .figure import (
     FULL_WIDTH,
     HALF_WIDTH,
     KEY_BAND,
-    LEGEND_ROW,
     keep_width,
     plot_size,
     sup,
 )
 from .geometry import LABEL_HALF_HEIGHT, _crossings, text_px
+from .legend import legend_boxes, legend_rows, show_in_legend
 from .maps import display_char, fill_grid, place_cursor, token_label
 from .unrolled import LAYER_COLORS, Node, UnrolledDiagram, layer_color
 
 __all__ = [
     "CELL_PLACES", "FIG_MARGIN", "FULL_WIDTH", "HALF_WIDTH", "KEY_BAND", "LABEL_HALF_HEIGHT", "LAYER_COLORS",
-    "LEGEND_ROW", "CellDiagram", "Node", "Part", "UnrolledDiagram", "_crossings", "bar_chart", "decade_label",
+    "CellDiagram", "Node", "Part", "UnrolledDiagram", "_crossings", "bar_chart", "decade_label",
     "display_char", "fill_grid", "fit_ordinal_x", "fit_y", "grouped_bar_chart", "heat_map", "integer_ticks",
-    "js_decade", "keep_width", "layer_color", "legend_rows", "line_chart", "linear_format", "linear_ticks",
-    "log_range", "nice_step", "ordinal_ticks", "place_cursor", "plot_size", "set_key", "set_ticks", "sup",
+    "js_decade", "keep_width", "layer_color", "legend_boxes", "legend_rows", "line_chart", "linear_format", "linear_ticks",
+    "log_range", "nice_step", "ordinal_ticks", "place_cursor", "plot_size", "set_key", "set_ticks", "show_in_legend", "sup",
     "text_px", "timeline_map", "token_label",
 ]

@@ -1,6 +1,6 @@
 """Axes and their ticks: the one place a tick label is made, so that every label equals its tick's value
 (design.md, contract 12). Log axes tick at powers of ten written 10⁻², 1, 10³; integer axes label each step
-once (thinned when crowded); ``fit_y`` keeps a band above the data for the legend."""
+once (thinned when crowded); ``fit_y`` also writes the legend's row, under the x axis."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,9 @@ import math
 import bqplot as bq
 import numpy as np
 
-from .figure import LEGEND_ROW, _axis, plot_size, sup
+from ..numbers import power_of_ten, scientific
+from .figure import _axis, plot_size
+from .legend import draw_legend
 
 
 def nice_step(span: float, room: int) -> int:
@@ -69,7 +71,14 @@ def js_decade(exponent: int) -> str:
 
 def decade_label(exponent: int) -> str:
     """10ⁿ as a lecture writes it: 1, 10, 10², 10⁻³."""
-    return {0: "1", 1: "10"}.get(exponent, "10" + sup(exponent).replace("-", "⁻"))
+    return power_of_ten(exponent)
+
+
+def js_large(value: float) -> str:
+    """How JavaScript writes a tick of a linear axis reaching 10⁶ or more (String(x)), the key bqplot looks its
+    label up under: such ticks are whole numbers, written out below 10²¹ ("2500000"), in the shortest
+    exponent form from there on ("2.5e+21", as Python's repr writes it)."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
 
 
 def set_ticks(axis: bq.Axis, ticks, log: bool = False) -> None:
@@ -77,7 +86,7 @@ def set_ticks(axis: bq.Axis, ticks, log: bool = False) -> None:
 
     Linear: a d3 format with the decimals the ticks need (bqplot's own guess is made once and then kept when
     the ticks change: it labelled 1.5 as "2"). Log: powers of ten written 10⁻², 1, 10³ through bqplot's
-    ``tick_labels`` (d3-format can only write 1e-2)."""
+    ``tick_labels`` (d3-format can only write 1e-2); linear ticks past 10⁶ the same way, 2.5 × 10⁶."""
     ticks = [float(t) for t in ticks]
     with axis.hold_sync():
         if log:
@@ -87,30 +96,29 @@ def set_ticks(axis: bq.Axis, ticks, log: bool = False) -> None:
             axis.tick_format = ".0e"
             axis.tick_labels = {js_decade(e): decade_label(e) for e in exponents}
         else:
+            spec = linear_format(ticks)
             axis.tick_values = ticks
-            axis.tick_format = linear_format(ticks)
+            axis.tick_format = spec
+            # d3 would write 2.5e+6: the lecture's 2.5 × 10⁶ instead, each label keyed as bqplot looks it up
+            digits = int(spec[1:-1]) + 1 if spec.endswith("e") else 0
+            axis.tick_labels = {js_large(t): scientific(t, digits) if t else "0" for t in ticks} if digits else None
 
 
-def legend_rows(fig: bq.Figure) -> int:
-    """How many entries the figure's legend shows (0: no legend)."""
-    return sum(max(1, len(m.labels or [])) for m in fig.marks
-               if getattr(m, "display_legend", False) and m.visible)
-
-
-def fit_y(fig: bq.Figure, values, *, zero: bool = False) -> None:
-    """Set the y range and ticks for ``values``: powers of ten on a log axis, a band above the data for
-    the legend so it never covers a line, and ``zero`` to start a linear axis at 0."""
+def fit_y(fig: bq.Figure, values, *, zero: bool = False, headroom: float = 0.0) -> None:
+    """Set the y range and ticks for ``values`` (powers of ten on a log axis; ``zero`` starts a linear axis at
+    0), and write the legend's row under the x axis for the series shown (:func:`.legend.draw_legend`): the
+    legend takes no room from the data and lies on none of it. ``headroom``: px kept free above the data for
+    a text the widget writes there (a rule's labels)."""
+    draw_legend(fig)
     _fit_linear_x(fig)
     scale = fig.marks[0].scales["y"]
     axis = _axis(fig, scale)
     _, plot_h = plot_size(fig)
-    rows = legend_rows(fig)
-    band = (rows * LEGEND_ROW + 12) / plot_h if rows else 0.0  # fraction of the height the legend takes
+    band = min(max(headroom, 0.0) / plot_h, 0.5)  # the fraction of the plot's height kept free on top
     if isinstance(scale, bq.LogScale):
         lo, hi, ticks = log_range(values, int(plot_h // 26))
-        top = hi * (hi / lo) ** (band / (1 - band))
         with scale.hold_sync():
-            scale.min, scale.max = lo, top
+            scale.min, scale.max = lo, hi * (hi / lo) ** (band / (1 - band))
         set_ticks(axis, ticks, log=True)
         return
     v = np.asarray(values, dtype=float)
@@ -168,9 +176,26 @@ def ordinal_ticks(n_labels: int, room: int) -> int | None:
     return max(2, n_labels // step + 1)
 
 
+#: px between the y axis and the first bar, at least, where the bars are wide enough to give it: the top tick's
+#: label ("1.0") sits left of the axis, level with a full bar's top, and touched it (issue 24, item 6)
+BAR_CLEARANCE_PX = 6
+
+
+def bar_padding(n_bars: int, plot_w: float) -> float:
+    """bqplot's ``padding`` for ``n_bars`` bars across ``plot_w`` px: the gap before the first bar is half of it
+    times a bar's slot (d3's band scale), so at least :data:`BAR_CLEARANCE_PX` (0.15 … 0.5 of a slot)."""
+    slot = plot_w / max(n_bars, 1)
+    return float(min(0.5, max(0.15, 2 * BAR_CLEARANCE_PX / slot)))
+
+
 def fit_ordinal_x(fig: bq.Figure, labels: list[str]) -> None:
-    """Show every label of an ordinal x axis that fits, thinned to every 2nd, 5th… when crowded."""
-    axis = _axis(fig, fig.marks[0].scales["x"])
+    """Show every label of an ordinal x axis that fits, thinned to every 2nd, 5th… when crowded, and keep the
+    first bar clear of the y axis' labels."""
+    scale = fig.marks[0].scales["x"]
+    axis = _axis(fig, scale)
     plot_w = plot_size(fig)[0]
     widest = max((len(str(t)) for t in labels), default=1)
     axis.num_ticks = ordinal_ticks(len(labels), int(plot_w // (7 * widest + 10)))
+    for bars in fig.marks:
+        if isinstance(bars, bq.Bars) and bars.scales.get("x") is scale and bars.type != "grouped":
+            bars.padding = bar_padding(len(labels), plot_w)

@@ -10,7 +10,6 @@ Y_LABEL_OFFSET = "50px"  # the y-axis title sits left of the tick labels, not on
 #: px under a heat map for its colour key: bqplot puts the 20-px bar (with its ticks) in the bottom margin
 KEY_BAND = 48
 FULL_WIDTH, HALF_WIDTH = 880, 440
-LEGEND_ROW = 16  # px per legend entry (bqplot's legend)
 _SUP = str.maketrans("0123456789()+-lkLT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁺⁻ˡᵏᴸᵀ")
 
 

@@ -1,5 +1,5 @@
 """Filling a heat map: cells centred on their rows and steps, ticks that fit, the characters a text's steps read
-along the x axis, and the cursor on the chosen step."""
+under their columns (every one, or a window of them that follows the chosen step), and the cursor on that step."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import math
 import bqplot as bq
 import numpy as np
 
-from .axes import integer_ticks, ordinal_ticks, set_ticks
+from .axes import integer_ticks, set_ticks
 from .figure import _axis, plot_size
 
 
@@ -40,18 +40,29 @@ def token_label(token: str) -> str:
     return display_char(token) if len(token) == 1 else (token if len(token) <= 6 else token[:5] + "…")
 
 
+#: px a column needs for its character (a 12-px glyph, ␣ and ⏎ the widest, and a gap): narrower columns show a
+#: window of the text, every character of it, rather than every 2nd or 5th character of all of it
+CHAR_SLOT_PX = 13
+
+
+def _slot(labels: list[str]) -> float:
+    widest = max((len(t) for t in labels), default=1)
+    return max(CHAR_SLOT_PX, 7 * widest + 6)
+
+
 def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=None,
-              characters=None, what: str = "character") -> None:
+              characters=None, what: str = "character", step: int = 0) -> None:
     """Draw ``data`` (rows × columns) with cell (r, l) centred on ``rows[r]``, ``columns[l]`` (default 0, 1, …),
     one tick per row and step (thinned when crowded), and, when the steps read ``characters`` (a string, or
-    a list of tokens: ``what`` names them), those along the x axis instead of step numbers."""
+    a list of tokens: ``what`` names them), those along the x axis instead of step numbers: every one of them,
+    or where the figure is too narrow for all, every one of a window around ``step`` (:func:`show_step`
+    scrolls it; issue 24, item 4: a map that labelled one character in two could not be read)."""
     data = np.asarray(data)
     rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows, dtype=float)
     columns = np.arange(data.shape[1]) if columns is None else np.asarray(columns, dtype=float)
     plot_w, plot_h = plot_size(fig)
     row_axis = _axis(fig, grid.scales["row"])
     step_axis = _axis(fig, grid.scales["column"])
-    chars_axis = next((a for a in fig.axes if isinstance(a.scale, bq.OrdinalScale)), None)
     row_edges, column_edges = _edges(rows), _edges(columns)
     # bqplot squeezes a single row or column away; a copy of it in a cell one millionth wide keeps the shape
     if data.shape[1] == 1:
@@ -63,30 +74,55 @@ def fill_grid(fig: bq.Figure, grid: bq.GridHeatMap, data, rows=None, columns=Non
         grid.row = row_edges
         grid.column = column_edges
     set_ticks(row_axis, _linear_ticks(rows, int(plot_h // 14)))
-    digits = len(str(int(abs(columns).max()))) if columns.size else 1
-    set_ticks(step_axis, _linear_ticks(columns, int(plot_w // (7 * digits + 26))))
-    if chars_axis is None:
-        return
+    if not hasattr(fig, "_step_label"):
+        fig._step_label = step_axis.label
     if characters:
-        # an ordinal domain must be unique: the k-th repeat of a character carries k zero-width spaces
-        seen: dict[str, int] = {}
-        domain = []
-        for token in characters:
-            label = token_label(token)
-            seen[label] = seen.get(label, -1) + 1
-            domain.append(label + "\u200b" * seen[label])
-        widest = max(len(token_label(t)) for t in characters)
-        num_ticks = ordinal_ticks(len(domain), int(plot_w // (7 * widest + 5)))
-        step = len(domain) // (num_ticks - 1) if num_ticks else 1
-        with chars_axis.hold_sync():
-            chars_axis.scale.domain = domain
-            chars_axis.num_ticks = num_ticks
-            chars_axis.label = f"{what} read at step l" + (f" (one label in {step})" if step > 1 else "")
-            chars_axis.visible = True
-        step_axis.visible = False
-    else:
-        chars_axis.visible = False
-        step_axis.visible = True
+        fig._column_texts = ([token_label(t) for t in characters], columns, what)
+        show_step(fig, step)
+        return
+    fig._column_texts = None
+    column_scale = grid.scales["column"]
+    if isinstance(column_scale, bq.LinearScale) and column_scale.min is not None:
+        with column_scale.hold_sync():
+            column_scale.min, column_scale.max = None, None
+    digits = len(str(int(abs(columns).max()))) if columns.size else 1
+    with step_axis.hold_sync():
+        step_axis.label = fig._step_label
+        step_axis.tick_labels = None
+        set_ticks(step_axis, _linear_ticks(columns, int(plot_w // (7 * digits + 26))))
+
+
+def character_window(n: int, step: int, room: int) -> tuple[int, int]:
+    """The steps [start, stop) shown of ``n``: all when ``room`` holds them, else ``room`` of them around ``step``."""
+    if n <= room:
+        return 0, n
+    start = min(max(step - room // 2, 0), n - room)
+    return start, start + room
+
+
+def show_step(fig: bq.Figure, step: int) -> None:
+    """On a map whose steps read a text, show the characters around ``step`` (all of them where they fit), each
+    under its column; nothing on a map of numbered steps."""
+    texts = getattr(fig, "_column_texts", None)
+    if not texts:
+        return
+    labels, columns, what = texts
+    grid = fig.marks[0]
+    axis = _axis(fig, grid.scales["column"])
+    room = max(1, int(plot_size(fig)[0] // _slot(labels)))
+    start, stop = character_window(len(labels), int(step), room)
+    shown = [float(c) for c in columns[start:stop]]
+    scale = grid.scales["column"]
+    with scale.hold_sync():
+        scale.min, scale.max = shown[0] - 0.5, shown[-1] + 0.5
+    window = "" if (start, stop) == (0, len(labels)) else \
+        f", steps {start}–{stop - 1} of 0–{len(labels) - 1} (Step l moves the window)"
+    with axis.hold_sync():
+        axis.tick_values = shown
+        axis.tick_format = ".0f"
+        # bqplot looks a tick's label up under String(value): a whole step is written as Python writes an int
+        axis.tick_labels = {str(round(c)): labels[start + k] for k, c in enumerate(shown)}
+        axis.label = f"{what} read at step l{window}"
 
 
 def place_cursor(cursor: bq.Lines, step: int, n_rows: int, first_row: float = 0.0) -> None:
