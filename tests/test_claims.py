@@ -26,8 +26,8 @@ from rnn_widgets.core.tasks import (
     shipped_accuracy_by_length,
     shipped_accuracy_by_position,
 )
-from rnn_widgets.widgets.numbers import fmt
 from rnn_widgets.widgets.gradient_flow import MAP_SCALES
+from rnn_widgets.widgets.numbers import fmt
 
 
 def plain(html: str) -> str:

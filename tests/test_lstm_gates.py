@@ -12,8 +12,8 @@ from rnn_widgets import LSTMGatesWidget
 from rnn_widgets.core import LSTM, load_char_model
 from rnn_widgets.core.jacobians import backward_states
 from rnn_widgets.core.memory import remember_gru, remember_inputs, remember_lstm
-from rnn_widgets.widgets.numbers import fmt
 from rnn_widgets.widgets.lstm_gates import gates_run, small_char_model
+from rnn_widgets.widgets.numbers import fmt
 
 HAMLET = "To be, or not to be, that is the question:"
 

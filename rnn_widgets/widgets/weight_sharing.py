@@ -198,7 +198,7 @@ class WeightSharingWidget(LessonWidget):
         for fig in (self.total_fig, self.step_fig):  # one colour range: the step's share reads against the total
             set_key(fig, -lim, lim)
         diff = float(np.abs(summed - total).max())
-        what = "‖contribution‖" if self.entry == "norm" else "dℓ/d" + dict((v, k) for k, v in ENTRIES)[self.entry]
+        what = "‖contribution‖" if self.entry == "norm" else "dℓ/d" + {v: k for k, v in ENTRIES}[self.entry]
         strongest = int(np.argmax(np.abs(self._pick(contrib)))) + 1
         self.summaries["bars"].value = esc(
             f"{what} per step: largest at step {strongest} ({fmt(values[strongest - 1])}), step 1 gives "
