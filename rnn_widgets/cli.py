@@ -1,4 +1,5 @@
-"""The ``rnn-widgets`` command: ``gallery`` serves the example notebooks with Voila; ``export`` writes static pages."""
+"""The ``rnn-widgets`` command: ``gallery`` serves the example notebooks with Voila; ``export`` writes static pages;
+``course-site`` builds the Jupyter Book course site around them."""
 from __future__ import annotations
 
 import argparse
@@ -69,13 +70,28 @@ def export(args: argparse.Namespace) -> int:
         options.setdefault(name, {})[trait] = value
     knobs = dict(args.knobs or [])
     try:
-        pages = export_site(args.out, args.widgets or None, js=args.js, options=options, knobs=knobs)
+        pages = export_site(args.out, args.widgets or None, js=args.js, options=options, knobs=knobs,
+                            pictures=False if args.no_pictures else None)
     except ValueError as exc:
         print(f"rnn-widgets export: {exc}", file=sys.stderr)
         return 2
     for page in pages:
         print(page)
     print(f"Open {Path(args.out) / 'index.html'} (serve the folder over http for the pages to load their scripts).")
+    return 0
+
+
+def course_site(args: argparse.Namespace) -> int:
+    from .course_site import build_course_site
+
+    try:
+        result = build_course_site(args.out, source=args.source, notebooks=args.notebooks,
+                                   log=lambda line: print(line, file=sys.stderr))
+    except (ValueError, RuntimeError) as exc:
+        print(f"rnn-widgets course-site: {exc}", file=sys.stderr)
+        return 2
+    print(f"Built {len(result['pages'])} section pages, {result['bytes'] / 1e6:.1f} MB, into {args.out}: serve it "
+          f"over HTTP (python -m http.server -d {args.out}) and open index.html.")
     return 0
 
 
@@ -132,7 +148,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="the knobs a widget's page keeps live (repeatable; at most 3 per page), e.g. "
                         "--knobs GradientFlowWidget=scale,model; a knob that cannot be precomputed (free text) "
                         "or a grid of too many frames stops the export with a message (exit status 2)")
+    e.add_argument("--no-pictures", action="store_true",
+                   help="with --js cdn, take no picture of each page (NAME.png, shown by a page whose scripts "
+                        "cannot load; taken in Chromium, a few seconds a page); the page then describes its figures "
+                        "in words")
     e.set_defaults(func=export)
+    c = sub.add_parser("course-site", help="build the course site (Jupyter Book 1: one page per lecture section, the "
+                                           "widgets' static pages embedded, the questions), offline")
+    c.add_argument("--out", required=True, help="output folder for the site's HTML (replaced)")
+    c.add_argument("--source", help="the book's folder (default: ./examples/course-site or the checkout's)")
+    c.add_argument("--notebooks", help="the example notebooks, for the questions (default: ./examples or the "
+                                       "checkout's)")
+    c.set_defaults(func=course_site)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -22,6 +22,8 @@ import shlex
 import shutil
 import sys
 import sysconfig
+import tempfile
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,14 +35,123 @@ import traitlets
 from ipywidgets.embed import dependency_state, embed_data, escape_script
 
 from . import WIDGETS
+from .preview import describe
+from .widgets.a11y import STATIC_SCRIPT
 from .widgets.charts import sup
 from .widgets.common import close_tree, fmt
-from .widgets.a11y import STATIC_SCRIPT
 
 HTML_MANAGER = "1.0.15"
 NO_FAVICON = "<link rel='icon' href='data:,'>"  # no request for /favicon.ico (a 404 in the console)
 CDN_REQUIRE = "https://cdnjs.cloudflare.com/ajax/libs/require.js/2.3.7/require.min.js"
 CDN_EMBED = f"https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@{HTML_MANAGER}/dist/embed-amd.js"
+#: where a --js cdn page's scripts come from (said on the page when they cannot load)
+CDN_HOSTS = ("cdnjs.cloudflare.com", "cdn.jsdelivr.net")
+#: seconds a page waits for its first figure before it says its scripts did not load (a failed script says so at once)
+SCRIPT_WAIT_S = 6
+
+#: the course page's side of a page that sizes itself: each iframe of an exported page takes the height the page
+#: reports (pages post ``{rnnWidgetsHeight: px}`` to their parent on load and whenever their height changes), so
+#: no iframe needs a height of its own or shows an inner scrollbar. Put it once in the page that holds the iframes
+#: (export_site also writes it as embed.js beside the pages).
+EMBED_SNIPPET = """<script>
+/* rnn-widgets: an iframe of an exported page takes the height its page reports (no inner scrollbar) */
+window.addEventListener('message', function (event) {
+  var height = event.data && event.data.rnnWidgetsHeight;
+  if (typeof height !== 'number' || !(height > 0)) return;
+  document.querySelectorAll('iframe').forEach(function (frame) {
+    if (frame.contentWindow === event.source) frame.style.height = Math.min(Math.ceil(height), 100000) + 'px';
+  });
+});
+window.addEventListener('load', function () {  /* pages that reported before this listener ran: ask again */
+  document.querySelectorAll('iframe').forEach(function (frame) {
+    if (frame.contentWindow) frame.contentWindow.postMessage({rnnWidgetsAskHeight: true}, '*');
+  });
+});
+</script>"""
+
+#: the page's own script, first in its head: it says when the scripts cannot load (a failed script at once, no
+#: figure after SCRIPT_WAIT_S seconds otherwise) and shows the page's picture and question instead; and it
+#: reports the page's height to the page it is embedded in (EMBED_SNIPPET), on load and whenever it changes
+PAGE_HEAD_SCRIPT = r"""
+(function () {
+  var failed = [], shown = false, start = Date.now();
+  function drawn() { return document.querySelector('.rnn-widget .bqplot.figure svg') !== null; }
+  function show(why) {
+    var box = document.getElementById('rnn-fallback');
+    if (!box) {  // a script of the head failed before the body was read
+      document.addEventListener('DOMContentLoaded', function () { show(why); });
+      return;
+    }
+    if (drawn()) return;
+    var list = box.querySelector('.rnn-fallback-what');
+    if (list) list.textContent = why;
+    if (shown) return;
+    shown = true;
+    var img = box.querySelector('img[data-src]');
+    if (img) img.src = img.getAttribute('data-src');
+    box.hidden = false;
+  }
+  // a script this page needs that did not load: its own, or one the widget manager asks for (bqplot)
+  window.addEventListener('error', function (event) {
+    var el = event.target;
+    if (!el || el.tagName !== 'SCRIPT' || !el.src) return;
+    var local = el.src.indexOf(location.origin + '/') === 0 && el.src.indexOf('/js/') < 0;
+    if (local) return;  // the manager first asks this folder for bqplot, then the CDN: not a failure
+    failed.push(el.src.replace(/^https?:\/\//, '').split('?')[0]);
+    show('(' + failed.join(', ') + ')');
+  }, true);
+  (function watch() {
+    var box = document.getElementById('rnn-fallback');
+    if (!box && document.readyState !== 'loading') return;  // a page without one (a question's page)
+    if (drawn()) {
+      if (box) box.hidden = true;  // loaded after all
+      return;
+    }
+    if (Date.now() - start > @WAIT@ && !shown) show('(nothing drawn after @WAIT_S@ s)');
+    setTimeout(watch, 250);
+  })();
+  // bqplot reads a figure's size when its view is ready: a view made and removed at once (a knob moved fast)
+  // has none, and its rectangles would get negative sizes (console errors); such a figure is drawn 1 px wide
+  // until it is shown, when bqplot lays it out again
+  window.rnnGuardFigures = function (bqplot) {
+    var F = bqplot && bqplot.Figure;
+    if (!F || !F.prototype.getFigureSize || F.prototype.rnnGuarded) return;
+    var size = F.prototype.getFigureSize;
+    F.prototype.getFigureSize = function () {
+      var s = size.apply(this, arguments);
+      var m = this.model.get('fig_margin') || {};
+      var w = (m.left || 0) + (m.right || 0) + 1, h = (m.top || 0) + (m.bottom || 0) + 1;
+      if (!(s.width >= w && s.height >= h)) return {x: s.x || 0, y: s.y || 0, width: Math.max(s.width || 0, w), height: Math.max(s.height || 0, h)};
+      return s;
+    };
+    F.prototype.rnnGuarded = true;
+  };
+  // the height, to the page this one is embedded in
+  var last = -1;
+  function post() {
+    if (window.parent === window || !document.body) return;
+    var style = getComputedStyle(document.body);
+    var height = Math.ceil(document.body.getBoundingClientRect().height + parseFloat(style.marginTop) +
+                           parseFloat(style.marginBottom));
+    if (height === last) return;
+    last = height;
+    window.parent.postMessage({rnnWidgetsHeight: height}, '*');
+  }
+  window.addEventListener('message', function (event) {  // a parent that listens late asks again
+    if (event.source === window.parent && event.data && event.data.rnnWidgetsAskHeight) { last = -1; post(); }
+  });
+  document.addEventListener('DOMContentLoaded', function () {
+    post();
+    if (window.ResizeObserver) new ResizeObserver(post).observe(document.body);
+    else setInterval(post, 500);
+  });
+  window.addEventListener('load', post);
+})();
+""".replace("@WAIT@", str(SCRIPT_WAIT_S * 1000)).replace("@WAIT_S@", str(SCRIPT_WAIT_S))
+
+#: after require.js: bqplot's figures are guarded as soon as it is loaded, from the CDN or beside the page
+REQUIRE_HOOK = ("<script>if (window.require) require.onResourceLoad = function (context, map) {"
+                " if (map.name === 'bqplot') window.rnnGuardFigures(context.defined.bqplot); };</script>")
 
 
 @dataclass(frozen=True)
@@ -52,6 +163,7 @@ class StaticKnob:
     values: tuple
     names: tuple  # each value as the control shows it
     choices: bool = False  # buttons (a choice among options) rather than a slider (numbers)
+    start: int = 0  # the value the page opens at: the widget's own (its default, or the page's --set)
 
     def labels(self) -> list[str]:
         return list(self.names)
@@ -155,6 +267,11 @@ def static_knob(widget, trait: str) -> StaticKnob:
     else:
         raise ValueError(f"{name}.{trait} is free text: a static page cannot precompute every value it could "
                          f"take. Fix it with --set {name}.{trait}=..., or choose another knob")
+    # the page opens where the live widget opens (issue 24, item 7): its value joins the grid if it is not on it
+    default = getattr(widget, trait)
+    if default not in values:
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (*values, default))
+        values = tuple(sorted((*values, default))) if numbers else (default, *values)
     if isinstance(kind, traitlets.Bool):
         names = ("off", "on")
     elif choice_labels is not None:
@@ -164,7 +281,7 @@ def static_knob(widget, trait: str) -> StaticKnob:
     else:
         names = tuple(str(v) if isinstance(v, int) else fmt(float(v)) for v in values)
     choices = isinstance(kind, (traitlets.Bool, traitlets.Enum, traitlets.Unicode))
-    return StaticKnob(trait, label, tuple(values), names, choices)
+    return StaticKnob(trait, label, tuple(values), names, choices, start=list(values).index(default))
 
 
 def page_question(name: str, knobs: list[StaticKnob]) -> str:
@@ -384,21 +501,24 @@ def _knob_control(knob: StaticKnob) -> W.Widget:
     else:
         control = W.SelectionSlider(options=options, index=0, description=knob.label, continuous_update=True,
                                     style={"description_width": "initial"}, layout=W.Layout(width="520px"))
+    control.index = knob.start
     control.add_class("rnn-knob")
     return control
 
 
-def _nest(frames: dict, sizes: list[int], shared: dict, levels: list[dict], prefix: tuple = ()) -> W.Widget:
-    """The frames as nested Stacks: level j switched by knob j. A level whose children are all the same widget
-    is left out (the knob changes nothing there); identical stacks are one widget."""
+def _nest(frames: dict, sizes: list[int], shared: dict, levels: list[dict], prefix: tuple = (),
+          starts: tuple = ()) -> W.Widget:
+    """The frames as nested Stacks: level j switched by knob j, showing its frame ``starts[j]`` at first. A level
+    whose children are all the same widget is left out (the knob changes nothing there); identical stacks are one
+    widget."""
     depth = len(prefix)
     if depth == len(sizes):
         return frames[prefix]
-    children = tuple(_nest(frames, sizes, shared, levels, (*prefix, i)) for i in range(sizes[depth]))
+    children = tuple(_nest(frames, sizes, shared, levels, (*prefix, i), starts) for i in range(sizes[depth]))
     if all(c is children[0] for c in children):
         return children[0]
     # a column, as the boxes it stands in for: a figure in a row would shrink to bqplot's default 300 px
-    stack = _shared_widget(W.Stack, shared, children=children, selected_index=0,
+    stack = _shared_widget(W.Stack, shared, children=children, selected_index=starts[depth] if starts else 0,
                            layout=_shared_widget(W.Layout, shared, flex_flow="column"))
     levels[depth][stack.model_id] = stack
     return stack
@@ -413,7 +533,7 @@ def _box_kind(widget: W.Widget):
             *((k, _key(getattr(widget, k))) for k in _synced(widget) if k != "children"))
 
 
-def _factor(frames: dict, sizes: list[int], shared: dict, levels: list[dict]) -> W.Widget:
+def _factor(frames: dict, sizes: list[int], shared: dict, levels: list[dict], starts: tuple = ()) -> W.Widget:
     """The frames as one widget tree the knobs switch: where every frame has the same kind of box, one such box
     whose children are factored in turn; a part the same in every frame as itself; anything else in nested
     Stacks (:func:`_nest`). So a knob redraws only the figures and texts it changes: a Stack whose newly
@@ -423,11 +543,11 @@ def _factor(frames: dict, sizes: list[int], shared: dict, levels: list[dict]) ->
         return first
     kind = _box_kind(first)
     if kind is not None and all(_box_kind(f) == kind for f in frames.values()):
-        children = tuple(_factor({i: f.children[c] for i, f in frames.items()}, sizes, shared, levels)
+        children = tuple(_factor({i: f.children[c] for i, f in frames.items()}, sizes, shared, levels, starts)
                          for c in range(len(first.children)))
         state = {k: getattr(first, k) for k in _synced(first) if k != "children"}
         return _shared_widget(type(first), shared, children=children, **state)
-    return _nest(frames, sizes, shared, levels)
+    return _nest(frames, sizes, shared, levels, starts=starts)
 
 
 def resolve_knobs(widget, traits) -> list[StaticKnob]:
@@ -562,12 +682,20 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
     """
     widget = _make(name, options)
     try:
+        words = describe(widget)  # the page's first state in words: its picture's text alternative
         if knobs is not None and set(knobs) & set(options):
             both = ", ".join(sorted(set(knobs) & set(options)))
             raise ValueError(f"{name}: {both} cannot be both fixed (--set) and live (--knobs)")
         live = resolve_knobs(widget, knobs)
+        # every frame starts from the page's settings, so that no frame depends on the one computed before it (a
+        # knob may move another setting: TextMemory's feature chooses the unit, which "—" then leaves as it is)
+        opening = {t: getattr(widget, t) for t in widget.class_trait_names(config=True)
+                   if t not in {k.trait for k in live}}
         frames, shared, used = {}, {}, set()
         for index in itertools.product(*(range(len(k.values)) for k in live)):
+            for trait, value in opening.items():
+                if getattr(widget, trait) != value:
+                    setattr(widget, trait, value)
             for k, i in zip(live, index):
                 setattr(widget, k.trait, k.values[i])
             widget.prepare_static_frame()
@@ -582,7 +710,7 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
             frames[index] = freeze(widget, shared)
         _check_knobs_have_effect(name, [k.trait for k in live if k.trait not in used], options)
         levels: list[dict] = [{} for _ in live]
-        content = _factor(frames, [len(k.values) for k in live], shared, levels)
+        content = _factor(frames, [len(k.values) for k in live], shared, levels, tuple(k.start for k in live))
         controls = [_knob_control(k) for k in live]
         links = [W.jslink((control, "index"), (stack, "selected_index"))
                  for control, level in zip(controls, levels) for stack in level.values()]
@@ -602,6 +730,8 @@ def build_page(name: str, knobs=None, **options) -> W.VBox:
     page = W.VBox([header, W.VBox(controls), content], layout=W.Layout(max_width="900px"))
     page.knob_links = links  # closed with the page (see export_site)
     page.knobs = live
+    page.picture_words, page.question = words, page_question(name, live)
+    page.title_words = f"{widget.TITLE} ({widget.SECTION})"
     page.frames = len(frames)
     page.add_class("rnn-widget")
     return page
@@ -617,13 +747,40 @@ def _bqplot_js_dir() -> Path:
 
 
 def _head(js: str) -> str:
+    own = f"<script>{escape_script(PAGE_HEAD_SCRIPT)}</script>\n"
     if js == "local":
-        return ("<script src='js/require.js'></script>\n<script>require.config({paths: "
+        return (own + "<script src='js/require.js'></script>\n<script>require.config({paths: "
                 "{bqplot: 'js/bqplot/index', bqscales: 'js/bqscales/index'}});</script>\n"
-                "<script src='js/html-manager/embed-amd.js'></script>")
-    return (f"<script src='{CDN_REQUIRE}' crossorigin='anonymous'></script>\n"
+                f"{REQUIRE_HOOK}\n<script src='js/html-manager/embed-amd.js'></script>")
+    return (own + f"<script src='{CDN_REQUIRE}' crossorigin='anonymous'></script>\n{REQUIRE_HOOK}\n"
             f"<script src='{CDN_EMBED}' crossorigin='anonymous' data-jupyter-widgets-cdn='https://cdn.jsdelivr.net/npm/'>"
             "</script>")
+
+
+def fallback_html(page: W.Widget, js: str, picture: str | None) -> str:
+    """What the page shows when its scripts cannot load (hidden until then): why, what to do, the page's
+    question and ``picture`` (a file beside the page: its default state, loaded only then) or, without one,
+    the figures' summaries in words."""
+    if js == "local":
+        where, advice = ("<code>js/</code> beside this page",
+                         ("Serve the folder over HTTP (a page opened as a file cannot load its scripts), with "
+                         "<code>js/</code> beside the page."))
+    else:
+        where = " and ".join(f"<code>{h}</code>" for h in CDN_HOSTS)
+        advice = ("Export with <code>--js local</code> to serve the scripts yourself "
+                  "(<code>rnn-widgets export --js local</code>): then the page needs no other site.")
+    words = getattr(page, "picture_words", "")
+    shown = (f"<img data-src='{html.escape(picture)}' alt='{html.escape(words)}' "
+             "style='display:block;max-width:100%;height:auto;border:1px solid #ccc'>" if picture
+             else f"<p>{html.escape(words)}</p>")
+    return ("<div id='rnn-fallback' hidden style='max-width:900px'>"
+            "<p role='alert' style='margin:4px 0 8px;padding:6px 10px;border-left:4px solid #8a5a00;"
+            "background:#fff4ce;color:#1a1a1a'><b>This page's interactive figures could not load their "
+            f"JavaScript</b> from {where} <span class='rnn-fallback-what'></span>. {advice}</p>"
+            f"<h2 style='margin:4px 0;font-size:1.17em'>{html.escape(getattr(page, 'title_words', ''))}</h2>"
+            f"<p><b>{html.escape(getattr(page, 'question', ''))}</b></p>"
+            + ("<p style='color:#555'>A picture of the page in its first state (its controls do nothing):</p>"
+               if picture else "") + f"{shown}</div>")
 
 
 #: models whose defaults are the same in Python and in the browser, so their state may leave them out (a page
@@ -644,8 +801,9 @@ def page_state(page: W.Widget) -> dict:
     return state
 
 
-def page_html(page: W.Widget, title: str, js: str) -> str:
-    """A standalone HTML document embedding ``page``'s state (every default included: see the notes)."""
+def page_html(page: W.Widget, title: str, js: str, picture: str | None = None) -> str:
+    """A standalone HTML document embedding ``page``'s state (every default included: see the notes), with
+    what it shows when its scripts cannot load (:func:`fallback_html`; ``picture``: the file of its picture)."""
     # only the page's own widgets: by default every widget the process ever made would be embedded
     data = embed_data([page], drop_defaults=False, state=page_state(page))
     state = escape_script(json.dumps(data["manager_state"], separators=(",", ":")))
@@ -655,6 +813,7 @@ def page_html(page: W.Widget, title: str, js: str) -> str:
             f"{_head(js)}\n</head>\n<body style='font-family:sans-serif;margin:16px'>\n"
             # a main landmark and a level-one heading; names, figure descriptions, the live region (a11y.py)
             f"<main>\n<h1 style='font-size:1em;font-weight:normal;color:#555;margin:0 0 4px'>{html.escape(title)}</h1>\n"
+            f"{fallback_html(page, js, picture)}\n"
             f"<script type='application/vnd.jupyter.widget-state+json'>{state}</script>\n{views}\n</main>\n"
             f"<script>{escape_script(STATIC_SCRIPT)}</script>\n</body>\n</html>\n")
 
@@ -679,13 +838,20 @@ def copy_local_js(out: Path) -> None:
 
 
 def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn",
-                options: dict[str, dict] | None = None, knobs: dict[str, list[str]] | None = None) -> list[Path]:
+                options: dict[str, dict] | None = None, knobs: dict[str, list[str]] | None = None,
+                pictures: bool | None = None) -> list[Path]:
     """Write one page per widget (all by default) and an index into ``out``; returns the pages written.
 
     ``js="cdn"`` pages load require.js, the widget manager and bqplot from public CDNs (for course sites);
     ``js="local"`` copies them into ``out/js`` so the pages work offline. ``options`` maps a widget name to
     constructor arguments (its settings on the page); ``knobs`` maps a widget name to the traits its page keeps
     live (default: :data:`PAGES`), e.g. ``{"GradientFlowWidget": ["scale", "model"]}``.
+
+    A page whose scripts cannot load says so and shows its question and, with ``pictures`` (default: with
+    ``js="cdn"``), a picture of its first state, ``NAME.png`` beside it, taken in Chromium
+    (:func:`take_pictures`; where no Chromium runs, the page describes its figures in words instead and the
+    export says why on stderr). ``embed.js`` beside the pages is :data:`EMBED_SNIPPET`'s script, for the pages
+    that embed them.
     """
     if js not in ("cdn", "local"):
         raise ValueError(f"js must be 'cdn' or 'local', got {js!r}")
@@ -697,19 +863,131 @@ def export_site(out: str | Path, names: list[str] | None = None, js: str = "cdn"
     out.mkdir(parents=True, exist_ok=True)
     if js == "local":
         copy_local_js(out)
-    pages, live = [], {}
-    for name in names:
-        path = out / f"{name}.html"
-        page = build_page(name, (knobs or {}).get(name), **(options or {}).get(name, {}))
-        path.write_text(page_html(page, f"{name} · rnn-widgets", js), encoding="utf-8")
-        for link in page.knob_links:  # a link outliving its slider breaks the next page's embedding
-            link.close()
-        live[name] = [k.label.rstrip(" :+") for k in page.knobs]
-        close_tree(page)
-        page.close()
-        pages.append(path)
+    pictures = js == "cdn" if pictures is None else pictures
+    shots = Path(tempfile.mkdtemp(prefix="rnn-pictures-")) if pictures else None
+    try:
+        if shots:
+            copy_local_js(shots)
+        pages, live, written = [], {}, {}
+        for name in names:
+            path = out / f"{name}.html"
+            page = build_page(name, (knobs or {}).get(name), **(options or {}).get(name, {}))
+            title = f"{name} · rnn-widgets"
+            if shots:  # the same page with its scripts beside it, for its picture; the page itself waits for it
+                (shots / f"{name}.html").write_text(page_html(page, title, "local"), encoding="utf-8")
+                written[name] = (page_html(page, title, js, f"{name}.png"), page_html(page, title, js))
+            else:
+                path.write_text(page_html(page, title, js), encoding="utf-8")
+            for link in page.knob_links:  # a link outliving its slider breaks the next page's embedding
+                link.close()
+            live[name] = [k.label.rstrip(" :+") for k in page.knobs]
+            close_tree(page)
+            page.close()
+            pages.append(path)
+        if shots:
+            taken = take_pictures(shots, names, out)
+            for name, (with_picture, without) in written.items():
+                (out / f"{name}.html").write_text(with_picture if name in taken else without, encoding="utf-8")
+    finally:
+        if shots:
+            shutil.rmtree(shots, ignore_errors=True)
     (out / "index.html").write_text(index_html(pages, live), encoding="utf-8")
+    (out / "embed.js").write_text(EMBED_SNIPPET.split("\n", 1)[1].rsplit("\n", 1)[0] + "\n", encoding="utf-8")
     return pages
+
+
+def _chromium() -> str | None:
+    """Chromium for the pictures: $RNN_WIDGETS_CHROMIUM, or one on the PATH; None where there is none."""
+    for path in (__import__("os").environ.get("RNN_WIDGETS_CHROMIUM"), shutil.which("chromium"),
+                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if path and Path(path).exists():
+            return path
+    return None
+
+
+#: Chromium offline: no host but this machine, nothing of its own in the background
+PICTURE_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+
+#: the number of drawn elements in a page's figures (bqplot makes empty svgs first, its marks after)
+_DRAWN_JS = ("() => { const w = document.querySelector('.rnn-widget'); if (!w) return -1;"
+             " const figs = w.querySelectorAll('.bqplot.figure'); if (!figs.length) return -1;"
+             " let n = 0; for (const f of figs) { const k = f.querySelectorAll('svg *').length;"
+             " if (k < 10) return -1; n += k; } return n; }")
+
+
+def take_pictures(folder: Path, names: list[str], out: Path, width: int = 1000) -> set[str]:
+    """A PNG of each page ``folder/NAME.html`` (with its scripts beside it) in its first state, once every figure
+    is drawn, written to ``out/NAME.png``; returns the names pictured. Needs Playwright and Chromium: without
+    them, or if a page does not draw within 60 s, it says so on stderr and pictures what it can. Runs in a
+    process of its own (Playwright's synchronous API refuses to run where an event loop runs: a notebook)."""
+    import subprocess
+
+    code = ("import json, sys; from pathlib import Path; from rnn_widgets.export import _take_pictures_here as t; "
+            "print(json.dumps(sorted(t(Path(sys.argv[1]), sys.argv[4:], Path(sys.argv[2]), int(sys.argv[3])))))")
+    run = subprocess.run([sys.executable, "-c", code, str(folder), str(out), str(width), *names],
+                         capture_output=True, text=True, check=False)
+    sys.stderr.write(run.stderr)
+    try:
+        return set(json.loads(run.stdout.strip().splitlines()[-1]))
+    except (ValueError, IndexError):
+        print(f"rnn-widgets export: no picture of the pages (exit status {run.returncode})", file=sys.stderr)
+        return set()
+
+
+def _take_pictures_here(folder: Path, names: list[str], out: Path, width: int = 1000) -> set[str]:
+    import functools
+    import http.server
+    import threading
+
+    exe = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        exe = None
+    if exe is None:
+        print("rnn-widgets export: no picture of the pages (they need Playwright and Chromium: "
+              "pip install playwright, and a chromium on the PATH or in $RNN_WIDGETS_CHROMIUM); a page whose "
+              "scripts cannot load describes its figures in words instead", file=sys.stderr)
+        return set()
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    taken = set()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=PICTURE_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": width, "height": 1200})
+                for name in names:
+                    page.goto(f"http://127.0.0.1:{server.server_address[1]}/{name}.html", timeout=60_000)
+                    deadline, last = time.monotonic() + 60, -2
+                    while time.monotonic() < deadline:  # drawn: every figure has marks, twice the same
+                        count = page.evaluate(_DRAWN_JS)
+                        if count > 0 and count == last:
+                            break
+                        last = count
+                        page.wait_for_timeout(400)
+                    else:
+                        print(f"rnn-widgets export: no picture of {name}: its figures did not draw within 60 s",
+                              file=sys.stderr)
+                        continue
+                    page.locator(".rnn-widget").first.screenshot(path=str(out / f"{name}.png"),
+                                                                 animations="disabled", caret="hide")
+                    taken.add(name)
+            finally:
+                browser.close()
+    except Exception as exc:  # noqa: BLE001 (a browser that does not start: the pages are written without pictures)
+        print(f"rnn-widgets export: no picture of the pages: {exc}", file=sys.stderr)
+    finally:
+        server.shutdown()
+        server.server_close()
+    return taken
 
 
 def _and(words: list[str]) -> str:

@@ -20,18 +20,36 @@ MARK_DATA_JS = """() => {
 }"""
 
 
+def _keyboard(page):
+    """The keyboard of ``page``, or of the page holding ``page`` when it is a frame (an embedded static page)."""
+    return page.keyboard if hasattr(page, "keyboard") else page.page.keyboard
+
+
 def press_knob(page, j: int, forward: bool = True) -> None:
-    """One key press on the page's knob ``j``: an arrow on a slider, Space on the next (or previous) button."""
+    """One key press on the page's knob ``j``: an arrow on a slider, Space on the next (or previous) button.
+    ``page`` may be a Playwright page or a frame."""
     knob = page.locator(".rnn-widget .rnn-knob").nth(j)
     handle = knob.locator(".noUi-handle")
     if handle.count():
         handle.first.focus()
-        page.keyboard.press("ArrowRight" if forward else "ArrowLeft")
+        _keyboard(page).press("ArrowRight" if forward else "ArrowLeft")
         return
     buttons = knob.locator("button")
     active = buttons.evaluate_all("bs => bs.findIndex(b => b.classList.contains('mod-active'))")
     buttons.nth(active + (1 if forward else -1)).focus()
-    page.keyboard.press("Space")
+    _keyboard(page).press("Space")
+
+
+def can_go_forward(page, j: int) -> bool:
+    """Whether knob ``j`` has a value after the one it shows (else the test moves it back)."""
+    knob = page.locator(".rnn-widget .rnn-knob").nth(j)
+    handle = knob.locator(".noUi-handle")
+    if handle.count():
+        now, top = (handle.first.get_attribute(a) for a in ("aria-valuenow", "aria-valuemax"))
+        return float(now) < float(top)
+    buttons = knob.locator("button")
+    active = buttons.evaluate_all("bs => bs.findIndex(b => b.classList.contains('mod-active'))")
+    return active + 1 < buttons.count()
 
 
 def move_knob(page, j: int, forward: bool = True, timeout: int = 20_000) -> float:

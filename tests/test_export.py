@@ -64,10 +64,10 @@ def test_untrusted_text_is_escaped(site):
 
 
 def test_cdn_pages_load_from_cdns_and_copy_nothing(tmp_path):
-    export_site(tmp_path, ["TopologiesWidget"], js="cdn")
+    export_site(tmp_path, ["TopologiesWidget"], js="cdn", pictures=False)
     page = (tmp_path / "TopologiesWidget.html").read_text()
     assert "cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@" in page and "require.min.js" in page
-    assert not (tmp_path / "js").exists()
+    assert not (tmp_path / "js").exists() and not (tmp_path / "TopologiesWidget.png").exists()
 
 
 def test_bad_arguments_are_clear(tmp_path):
@@ -78,7 +78,7 @@ def test_bad_arguments_are_clear(tmp_path):
 
 
 def test_instructor_chooses_the_knobs(tmp_path):
-    export_site(tmp_path, ["UnrollingWidget"], js="cdn", knobs={"UnrollingWidget": ["mode"]})
+    export_site(tmp_path, ["UnrollingWidget"], js="cdn", knobs={"UnrollingWidget": ["mode"]}, pictures=False)
     page = (tmp_path / "UnrollingWidget.html").read_text()
     assert page.count("rnn-knob") == 1 and "Move Network to see" in page
     assert "Live on the page: Network." in (tmp_path / "index.html").read_text()
@@ -110,7 +110,8 @@ def test_a_knob_cannot_be_both_fixed_and_live(tmp_path, capsys):
 
 
 def test_cli_knobs_write_the_page(tmp_path):
-    assert run_cli(["export", "--out", str(tmp_path), "TopologiesWidget", "--knobs", "TopologiesWidget=seed"]) == 0
+    assert run_cli(["export", "--out", str(tmp_path), "TopologiesWidget", "--knobs", "TopologiesWidget=seed",
+                    "--no-pictures"]) == 0
     page = (tmp_path / "TopologiesWidget.html").read_text()
     assert page.count("rnn-knob") == 1 and "5 precomputed frames" in page
 
@@ -171,6 +172,8 @@ needs_browser = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def browser_site(site):
     with serve_directory(site) as url, chromium_page(width=1000, height=1400) as page:
+        page.console_errors = []
+        page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
         yield url, page
 
 
@@ -234,20 +237,107 @@ def test_every_knob_moves_the_figures_to_the_widgets_own_frame(browser_site, nam
     widget computes for the knobs' values; no page error."""
     url, page = browser_site
     page.errors.clear()
+    page.console_errors.clear()
     page.goto(f"{url}{name}.html", timeout=60_000)
     page.wait_for_selector(".rnn-widget .bqplot svg", timeout=30_000)
     page.wait_for_timeout(500)
-    knobs = PAGES[name][0]
-    positions = [0] * len(knobs)
+    knobs = static_knobs(name, **OPTIONS.get(name, {}))
+    positions = [k.start for k in knobs]  # the page opens where the live widget opens
     page_shows(page, expected_marks(name, positions), f"{name} at {positions}")
-    for j in range(len(knobs)):
-        move_knob(page, j)
-        positions[j] += 1
+    steps = []
+    for j, knob in enumerate(knobs):
+        step = 1 if positions[j] + 1 < len(knob.values) else -1
+        move_knob(page, j, forward=step > 0)
+        positions[j] += step
+        steps.append(step)
         page_shows(page, expected_marks(name, positions), f"{name} at {positions}")
-    move_knob(page, 0, forward=False)  # and back: the inner knobs keep their places
-    positions[0] -= 1
+    move_knob(page, 0, forward=steps[0] < 0)  # and back: the inner knobs keep their places
+    positions[0] -= steps[0]
     page_shows(page, expected_marks(name, positions), f"{name} at {positions}")
     assert page.errors == [], page.errors
+    assert page.console_errors == [], page.console_errors
     if name == "UnrollingWidget":
         assert page.evaluate("window.pwned") is None
         assert "window.pwned" in page.inner_text(".rnn-widget")  # shown as text, not run
+
+
+def test_pages_open_at_the_widgets_own_state():
+    """Issue 24, item 7: each knob opens at the widget's value (the weight scale at 0.9, not the grid's first 0.2),
+    added to the grid when the grid lacks it."""
+    for name in WIDGETS:
+        widget = getattr(rnn_widgets, name)(**OPTIONS.get(name, {}))
+        try:
+            for knob in static_knobs(name, **OPTIONS.get(name, {})):
+                assert knob.values[knob.start] == getattr(widget, knob.trait), (name, knob.trait)
+        finally:
+            widget.close()
+    scale = static_knobs("WeightSharingWidget")[0]
+    assert scale.values[scale.start] == 0.9 and scale.values == tuple(sorted(scale.values))
+
+
+def test_static_page_opens_its_controls_and_frames_at_the_default(site):
+    """The controls' index and every Stack's selected frame start at the knob's start in the page's state."""
+    import json
+
+    text = (site / "WeightSharingWidget.html").read_text()
+    state = json.loads(re.search(r"widget-state\+json'>(.*?)</script>", text, re.DOTALL).group(1))["state"]
+    starts = {k.label: k.start for k in static_knobs("WeightSharingWidget")}
+    controls = [m["state"] for m in state.values() if "rnn-knob" in m["state"].get("_dom_classes", [])]
+    assert {c["description"]: c["index"] for c in controls} == starts
+    stacks = [m["state"]["selected_index"] for m in state.values() if m["model_name"] == "StackModel"]
+    assert stacks and set(stacks) <= set(starts.values()) and starts["Weight scale"] in stacks
+
+
+@needs_browser
+@pytest.mark.browser
+def test_fast_knob_moves_log_no_console_error(browser_site):
+    """Issue 24, item 6: a step knob held down (views made and removed before bqplot reads their size) logged
+    '<rect> attribute width: A negative value' for each such figure; the page's guard gives them a size."""
+    url, page = browser_site
+    page.console_errors.clear()
+    page.goto(f"{url}LSTMGatesWidget.html", timeout=60_000)
+    page.wait_for_selector(".rnn-widget .bqplot svg", timeout=30_000)
+    page.wait_for_timeout(500)
+    handle = page.locator(".rnn-widget .rnn-knob").nth(1).locator(".noUi-handle").first
+    handle.focus()
+    for key in ["ArrowRight"] * 8 + ["ArrowLeft"] * 8:
+        page.keyboard.press(key)
+        page.wait_for_timeout(30)
+    page.wait_for_timeout(1500)
+    # (keys faster than the views are made also make ipywidgets' Stack post a resize message to a view already
+    # gone, "Cannot read properties of null (reading 'processLuminoMessage')": the manager's, not the page's)
+    negative = [e for e in page.console_errors if "negative value" in e]
+    assert negative == [], negative
+    assert page.evaluate("() => !!require('bqplot').Figure.prototype.rnnGuarded")
+
+
+@needs_browser
+@pytest.mark.browser
+def test_cdn_page_says_its_scripts_failed_and_shows_its_picture(tmp_path, browser_site):
+    """With the CDN hosts unreachable (Chromium resolves no host but 127.0.0.1), a --js cdn page says what failed
+    and what to do, and shows the picture of its first state taken at export, within 10 s."""
+    export_site(tmp_path, ["TopologiesWidget"], js="cdn")
+    picture = tmp_path / "TopologiesWidget.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, page = browser_site  # (one browser per module: Playwright's sync API runs one at a time)
+    with serve_directory(tmp_path) as url:
+        start = time.monotonic()
+        page.goto(f"{url}TopologiesWidget.html", timeout=30_000)
+        page.wait_for_selector("#rnn-fallback:not([hidden]) img[src='TopologiesWidget.png']", timeout=10_000)
+        page.wait_for_function("() => document.querySelector('#rnn-fallback img').naturalWidth > 0",
+                               timeout=max(1_000, int(10_000 - 1000 * (time.monotonic() - start))))
+        assert time.monotonic() - start < 10
+        message = page.inner_text("#rnn-fallback [role=alert]")
+        assert "could not load their JavaScript" in message and "--js local" in message
+        assert "cdn.jsdelivr.net" in message and "require.min.js" in message  # what failed
+        assert PAGES["TopologiesWidget"][1] in page.inner_text("#rnn-fallback")  # the question
+        alt = page.get_attribute("#rnn-fallback img", "alt")
+        assert alt.startswith("A picture of the widget") and len(alt) > 60
+
+
+def test_local_pages_need_no_picture_and_report_their_height(site):
+    page = (site / "GradientFlowWidget.html").read_text()
+    assert "rnnWidgetsHeight" in page and "ResizeObserver" in page
+    assert "id='rnn-fallback' hidden" in page and "<img" not in page.split("rnn-fallback", 1)[1].split("</div>")[0]
+    assert not (site / "GradientFlowWidget.png").exists()
+    assert "rnnWidgetsHeight" in (site / "embed.js").read_text()
