@@ -74,7 +74,7 @@ def wait_until(predicate, timeout: float, what: str, every: float = 0.5):
 def hub(tmp_path_factory):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     workdir = tmp_path_factory.mktemp("hub")
-    with mock.patch.dict(os.environ, TEST_LOGIN), local_hub(workdir, cull_timeout=CULL_TIMEOUT, cull_every=CULL_EVERY,
+    with mock.patch.dict(os.environ, {**TEST_LOGIN, **polls_settings(workdir)}), local_hub(workdir, cull_timeout=CULL_TIMEOUT, cull_every=CULL_EVERY,
                                                            activity_interval=ACTIVITY_INTERVAL) as hub:
         # a student who starts a server and never uses it; the culler's clock starts now, while the others work
         hub.api("POST", f"users/{IDLE}")
@@ -170,6 +170,161 @@ def test_an_idle_students_server_is_culled(hub):
     assert hub.api("GET", f"users/{IDLE}")["name"] == IDLE
 
 
+# --- Class polls (issue 27): the rnn-widgets-polls service the config registers, with the Question widget ---
+
+INSTRUCTOR = "prof"
+POLLS_PREFIX = "services/rnn-widgets-polls/"
+POLL_NOTEBOOK = "class_poll.ipynb"
+#: the students' notebook: the kernel joins the poll the instructor has open (the hub sets RNN_WIDGETS_POLL_AUTO=1),
+#: then asks 05's first question
+POLL_CELLS = ["from rnn_widgets.polls import autojoin\njoined = autojoin()",
+              "from rnn_widgets.questions import ask\nask('05_gradient_flow', 1)"]
+
+
+def polls_settings(workdir: Path) -> dict:
+    """What the local config reads for the polls: the instructors, a free port, the database in the test's folder."""
+    from browser_support import free_port
+
+    return {"RNN_WIDGETS_HUB_INSTRUCTORS": INSTRUCTOR, "RNN_WIDGETS_POLLS_PORT": str(free_port()),
+            "RNN_WIDGETS_POLLS_DB": f"sqlite:///{workdir / 'polls.sqlite'}"}
+
+
+def polls_service(hub):
+    """The service's process under the hub (psutil), or None."""
+    import contextlib
+
+    import psutil
+
+    for p in hub.descendants():
+        with contextlib.suppress(psutil.Error):  # gone while looking
+            if "rnn_widgets.polls.hub" in " ".join(p.cmdline()):
+                return p
+    return None
+
+
+def view_answers(page, question_id: str) -> int:
+    """How many answers the instructor's view shows for the question now (-1 while it is not on the page). Read
+    with locators only: the view's Content-Security-Policy refuses the eval that page.wait_for_function needs."""
+    section = page.locator(f"section[data-question='{question_id}']")
+    return int(section.get_attribute("data-answers")) if section.count() else -1
+
+
+@real_hub
+def test_three_students_commit_predictions_and_the_instructor_sees_them_with_the_truth(hub, browser):
+    import re
+    import signal
+
+    from rnn_widgets.questions import ask
+
+    question = ask("05_gradient_flow", 1)
+    truth, entry = question.truths[0], question.entries[0]
+    question.close()
+    # three predictions the entry accepts (between its lo and hi): right, a little high, far too low
+    guesses = {"ada": truth, "grace": min(entry.hi, round(truth + 0.3, 2)), "alan": entry.lo}
+    contexts = []
+
+    def new_page():
+        context = browser.new_context(viewport={"width": 1100, "height": 1400})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc, errors=page.errors: errors.append(str(exc)))
+        return page
+
+    def log_in(page, name, next_url):
+        page.goto(f"{hub.url}hub/login?next={next_url}", timeout=60_000)
+        page.fill("#username_input", name)
+        page.fill("#password_input", "any password")
+        submit_login(page)
+
+    try:
+        # the instructor logs in straight to the view (through the hub's OAuth) and opens a poll
+        prof = new_page()
+        log_in(prof, INSTRUCTOR, f"/{POLLS_PREFIX}")
+        prof.wait_for_url(f"{hub.url}{POLLS_PREFIX}", timeout=60_000)
+        prof.locator("#open").click()
+        code = wait_until(lambda: re.fullmatch(r"[A-Z0-9]{6}", prof.locator("#code").text_content() or "")
+                          and prof.locator("#code").text_content(), 30, "a poll's code in the view")
+
+        # three students, each in their own server: the question's page, a prediction, Commit
+        # their servers (the earlier test's may have been culled since: 45 s idle here)
+        import urllib.error
+
+        from browser_support import write_notebook
+
+        for name in guesses:
+            for path in (f"users/{name}", f"users/{name}/server"):
+                try:
+                    hub.api("POST", path)
+                except urllib.error.HTTPError as exists:  # the user exists / the server runs already
+                    assert exists.code in (400, 409), (path, exists.code)
+        for name in guesses:
+            wait_until(lambda name=name: hub.servers(name).get("", {}).get("ready"), 120, f"{name}'s server")
+        students = {}
+        for name in guesses:
+            home = hub.workdir / "home" / name
+            home.mkdir(parents=True, exist_ok=True)
+            write_notebook(home / POLL_NOTEBOOK, POLL_CELLS)
+            page = new_page()
+            log_in(page, name, f"/user/{name}/voila/render/{POLL_NOTEBOOK}")
+            students[name] = page
+        for name, page in students.items():
+            page.wait_for_url(f"{hub.url}user/{name}/voila/render/{POLL_NOTEBOOK}", timeout=180_000)
+        for name, page in students.items():
+            page.wait_for_selector(".rnn-question button:has-text('Commit')", timeout=240_000)
+            notice = f"Your answer is shared anonymously with your instructor (poll {code})."
+            assert notice in page.locator(".rnn-question").inner_text(), f"{name}'s page does not say it is shared"
+            box = page.locator(".rnn-question input[type=text]").first
+            box.fill(repr(guesses[name]))
+            box.press("Tab")  # the text box sends its value when it loses focus
+            page.locator(".rnn-question button:has-text('Commit')").click()
+        for name, page in students.items():
+            summary = page.locator(".rnn-question .rnn-summary")
+            try:
+                page.wait_for_function("document.querySelector('.rnn-question .rnn-summary')?.textContent"
+                                       f".includes('Shared with poll {code}')", timeout=60_000)
+            except Exception as late:
+                raise AssertionError(f"{name}'s page says: {summary.inner_text()!r}") from late
+            assert f"the widget computes {entry.show(truth)}" in summary.inner_text()
+            assert page.errors == [], f"{name}: {page.errors}"
+
+        # the instructor's view updates by itself; the truth is revealed when the instructor says so
+        wait_until(lambda: view_answers(prof, "05_gradient_flow/1") == 3, 20, "three answers in the view")
+        section = prof.locator("section[data-question='05_gradient_flow/1']")
+        assert section.locator("[data-truth]").count() == 0, "the truth showed before the instructor revealed it"
+        section.locator("button.reveal").click()
+        try:
+            prof.wait_for_selector("section[data-question='05_gradient_flow/1'] .truthline[data-truth]",
+                                   state="attached", timeout=20_000)  # a vertical line: no width, never "visible"
+        except Exception as late:
+            raise AssertionError(f"no truth marked; the view says {prof.locator('#status').inner_text()!r}") from late
+        marked = float(prof.locator("section[data-question='05_gradient_flow/1'] .truthline").get_attribute("data-truth"))
+        assert marked == pytest.approx(truth, rel=1e-9)
+        counts = [int(bar.get_attribute("data-count")) for bar in section.locator("rect.bar").all()]
+        assert sum(counts) == 3
+        assert not any(name in section.inner_text() for name in guesses), "the view named a student"
+        prof.screenshot(path=str(ARTIFACTS / "hub-class-poll.png"), full_page=True)
+
+        # a student gets 403 on the view and on the poll's answers
+        ada = students["ada"]
+        assert ada.request.get(f"{hub.url}{POLLS_PREFIX}").status == 403
+        assert ada.request.get(f"{hub.url}{POLLS_PREFIX}api/polls/{code}").status == 403
+
+        # the service is killed mid-class; the hub starts it again; the three answers are still there
+        service = polls_service(hub)
+        assert service is not None, "the polls service does not run under the hub"
+        service.send_signal(signal.SIGKILL)
+        wait_until(lambda: (polls_service(hub) or service).pid != service.pid, 60, "the service restarted")
+        wait_until(lambda: prof.request.get(f"{hub.url}{POLLS_PREFIX}api/health").status == 200, 60,
+                   "the restarted service answers")
+        prof.reload()
+        wait_until(lambda: view_answers(prof, "05_gradient_flow/1") == 3, 60, "three answers after the restart")
+        assert prof.locator("section[data-question='05_gradient_flow/1'] .truthline[data-truth]").count() == 1
+    finally:
+        for context in contexts:
+            context.close()
+
+
 @real_hub
 def test_the_hub_stops_cleanly_and_leaves_no_process(hub):
     started = set(hub.seen)
@@ -236,6 +391,26 @@ def test_the_students_environment_exists_in_the_image_and_here():
     assert json.loads((templates / "rnn-widgets" / "conf.json").read_text())["base_template"] == "lab"
     assert (templates / "rnn-widgets").resolve() == TEMPLATES / "voila" / "templates" / "rnn-widgets"
     assert env["OMP_NUM_THREADS"] == str(int(VALUES["singleuser"]["cpu"]["limit"]))
+
+
+def test_the_local_hub_registers_the_class_polls_service_as_the_helm_values_do():
+    c = local_config()
+    values = VALUES["hub"]["services"]["rnn-widgets-polls"]
+    polls = {s["name"]: s for s in c.JupyterHub.services}["rnn-widgets-polls"]
+    assert polls["command"][-2:] == values["command"][-2:] == ["-m", "rnn_widgets.polls.hub"]
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert {"self", "access:services!service=rnn-widgets-polls"} == set(roles["user"]["scopes"])
+    group = values["environment"]["RNN_WIDGETS_POLL_INSTRUCTORS"]
+    assert roles["rnn-widgets-polls"] == {"name": "rnn-widgets-polls", "scopes": [f"read:groups!group={group}"],
+                                          "services": ["rnn-widgets-polls"]}
+    assert "access:services!service=rnn-widgets-polls" in c.Spawner.server_token_scopes  # the kernels' token
+    assert c.Spawner.environment["RNN_WIDGETS_POLL_URL"] == f"{polls['url']}/services/rnn-widgets-polls/"
+    assert VALUES["singleuser"]["extraEnv"]["RNN_WIDGETS_POLL_URL"] == f"{values['url']}/services/rnn-widgets-polls/"
+    port = int(values["url"].rsplit(":", 1)[1])
+    assert values["environment"]["RNN_WIDGETS_POLLS_BIND"] == f"0.0.0.0:{port}"
+    assert VALUES["hub"]["service"]["extraPorts"][0]["port"] == port
+    assert VALUES["hub"]["networkPolicy"]["ingress"][0]["ports"] == [{"port": port}]
+    assert VALUES["singleuser"]["networkPolicy"]["egress"][0]["ports"] == [{"port": port}]
 
 
 def test_resources_are_consistent_and_need_no_gpu():

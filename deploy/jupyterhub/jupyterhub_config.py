@@ -102,3 +102,26 @@ if CULL.get("enabled"):
     c.JupyterHub.services = [{"name": "jupyterhub-idle-culler", "command": cull_cmd}]
     c.JupyterHub.load_roles = [{"name": "jupyterhub-idle-culler", "scopes": scopes,
                                 "services": ["jupyterhub-idle-culler"]}]
+
+# --- Class polls (issue 27): rnn_widgets.polls.hub as a hub-managed service, as values.yaml's hub.services says ------
+# Here it listens on 127.0.0.1 ($RNN_WIDGETS_POLLS_PORT, default 10101) and keeps its SQLite file beside the homes
+# (or at $RNN_WIDGETS_POLLS_DB); the instructors are the members of values.yaml's group, which this local hub fills
+# with the names in $RNN_WIDGETS_HUB_INSTRUCTORS (comma-separated; the dummy login then lets them in by name).
+POLLS_NAME = "rnn-widgets-polls"
+POLLS = VALUES["hub"]["services"][POLLS_NAME]
+_polls_url = f"http://127.0.0.1:{int(os.environ.get('RNN_WIDGETS_POLLS_PORT', '10101'))}"
+_polls_env = {key: local_path(str(value)) for key, value in POLLS.get("environment", {}).items()}
+_polls_env.pop("RNN_WIDGETS_POLLS_BIND", None)  # listen where the url says
+_polls_env["RNN_WIDGETS_POLLS_DB"] = os.environ.get("RNN_WIDGETS_POLLS_DB",
+                                                    "sqlite:////tmp/rnn-widgets-hub/rnn-widgets-polls.sqlite")
+Path("/tmp/rnn-widgets-hub").mkdir(exist_ok=True)
+c.JupyterHub.services.append({"name": POLLS_NAME, "url": _polls_url, "command": [sys.executable, "-m", "rnn_widgets.polls.hub"],
+                              "oauth_no_confirm": POLLS.get("oauth_no_confirm", True), "environment": _polls_env})
+c.JupyterHub.load_roles.extend({"name": name, **role} for name, role in VALUES["hub"]["loadRoles"].items())
+c.Spawner.server_token_scopes = VALUES["hub"]["config"]["Spawner"]["server_token_scopes"]
+# the kernels find the service directly (on Kubernetes: the hub's Service, port 10101)
+c.Spawner.environment["RNN_WIDGETS_POLL_URL"] = f"{_polls_url}/services/{POLLS_NAME}/"
+_instructors = [name for name in os.environ.get("RNN_WIDGETS_HUB_INSTRUCTORS", "").split(",") if name.strip()]
+if _instructors:
+    c.JupyterHub.load_groups = {_polls_env.get("RNN_WIDGETS_POLL_INSTRUCTORS", "instructors"):
+                                {"users": [name.strip() for name in _instructors]}}

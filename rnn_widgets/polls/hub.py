@@ -112,22 +112,27 @@ def make_hub_app(store: Store, prefix: str, group: str, hub_auth=None, **service
         HubOAuthenticated,
     )
 
-    hub_auth = hub_auth or HubOAuth(cache_max_age=60)
+    # the one HubOAuth of this process: the OAuth callback must use the instance that set the state cookie (PKCE)
+    hub_auth = hub_auth or HubOAuth.instance(cache_max_age=60)
     service = Service(store, HubPolicy(hub_auth, group), **service_options)
     routes = []
     for pattern, cls, kwargs in handlers(prefix, service):
         if cls is not tornado.web.RedirectHandler:
             cls = type(cls.__name__, (HubOAuthenticated, cls), {"hub_auth": hub_auth})
         routes.append((pattern, cls, kwargs))
-    routes.append((prefix + "oauth_callback", HubOAuthCallbackHandler))
-    app = tornado.web.Application(routes, cookie_secret=os.urandom(32), max_body_size=4 * 1024 * 1024)
+    routes.append((prefix + "oauth_callback", type("OAuthCallback", (HubOAuthCallbackHandler,), {"hub_auth": hub_auth})))
+    # the cookie secret comes from the store's secret: the instructor's login survives a restart of the service
+    app = tornado.web.Application(routes, cookie_secret=store.sign("cookie", "hub"), max_body_size=4 * 1024 * 1024)
     app.poll_service = service
     return app
 
 
 def main() -> None:
     prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", f"/services/{SERVICE_NAME}/")
-    bind = urllib.parse.urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
+    # where to listen: $RNN_WIDGETS_POLLS_BIND ("0.0.0.0:10101" in a pod, whose url names the hub's Service), else
+    # the service's url as the hub gives it
+    bind = urllib.parse.urlparse("//" + os.environ["RNN_WIDGETS_POLLS_BIND"] if os.environ.get("RNN_WIDGETS_POLLS_BIND")
+                                 else os.environ.get("JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"))
     store = Store(os.environ.get("RNN_WIDGETS_POLLS_DB") or f"sqlite:///{os.path.abspath('rnn-widgets-polls.sqlite')}")
     group = os.environ.get(INSTRUCTORS_ENV) or DEFAULT_INSTRUCTORS
 

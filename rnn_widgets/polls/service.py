@@ -467,7 +467,7 @@ button { font-size: 1em; margin-right: .5em; padding: .3em .8em; } #status { col
 <script nonce="{{NONCE}}">
 "use strict";
 const C = JSON.parse(document.getElementById("config").dataset.config);
-let current = null;
+let current = null, shown = null;
 const $ = (id) => document.getElementById(id);
 const api = async (path, opts = {}) => {
   const r = await fetch(C.prefix + path, { credentials: "same-origin", ...opts,
@@ -546,7 +546,11 @@ async function refresh() {
     const sel = $("polls"), keep = current;
     sel.replaceChildren(...polls.map((p) => el("option", { value: p.code }, `${p.code} ${p.title} ${p.open ? "(open)" : ""}`)));
     current = keep && polls.some((p) => p.code === keep) ? keep : (polls[0] || {}).code || null;
-    if (current) { sel.value = current; render(await api("api/polls/" + current)); }
+    if (current) {
+      sel.value = current;
+      const poll = await api("api/polls/" + current), text = JSON.stringify(poll);
+      if (text !== shown) { shown = text; render(poll); }  // unchanged: the page (and the focus) stays as it is
+    }
     $("status").textContent = "Updated " + new Date().toLocaleTimeString();
   } catch (e) { $("status").textContent = "Could not update: " + e.message; }
 }
