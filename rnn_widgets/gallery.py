@@ -165,6 +165,51 @@ def _load_jupyter_server_extension(server_app) -> None:
     else:
         server_app.log.warning(_NOT_FIXED)
     refuse_legacy_kernel_protocol()  # Voila's own websocket handler (a Jupyter server's kernels use its own)
+    _serve_polls_in_server(server_app)
+
+
+# --- class polls (issue 27): rnn_widgets/polls served by the gallery's own server --------------------------------
+
+#: set to "0" to serve no class polls from the gallery
+POLLS_ENV = "RNN_WIDGETS_POLLS"
+
+
+def _serve_polls_in_server(server_app) -> None:
+    """On a Jupyter server (Binder): the class polls' routes at ``BASE/rnn-polls/`` (inert until the instructor, who
+    holds the key it logs, opens a poll)."""
+    if os.environ.get(POLLS_ENV) == "0":
+        return
+    try:
+        from .polls.service import add_to_server
+
+        service = add_to_server(server_app.web_app, server_app.base_url)
+    except Exception as failed:  # noqa: BLE001 - no polls (SQLAlchemy missing, a read-only disk) never stops the server
+        server_app.log.warning("rnn-widgets: class polls not served: %s: %s", type(failed).__name__, failed)
+        return
+    server_app.log.info("rnn-widgets: class polls stored in %s; the instructor's view is %srnn-polls/?key=%s",
+                        service.store.url, server_app.base_url, service.policy.key)
+
+
+def _serve_polls_in_voila(voila_args: list[str]) -> None:
+    """In the gallery's Voila process: the class polls' routes at ``/rnn-polls/``, and ``RNN_WIDGETS_POLL_URL`` for
+    the kernels it starts (rnn_widgets.polls.client finds the service there)."""
+    if os.environ.get(POLLS_ENV) == "0":
+        return
+    try:
+        from .polls.service import GALLERY_PREFIX, install_in_voila
+
+        service = install_in_voila(log=lambda message: print(message, file=sys.stderr, flush=True))
+    except Exception as failed:  # noqa: BLE001 - the gallery serves its pages without polls rather than not at all
+        print(f"rnn-widgets gallery: class polls not served: {type(failed).__name__}: {failed}", file=sys.stderr,
+              flush=True)
+        return
+    if service is None:
+        print("rnn-widgets gallery: this Voila has no Voila.init_handlers (tested with 0.5.x): class polls not served",
+              file=sys.stderr, flush=True)
+        return
+    port = next((a.split("=", 1)[1] for a in voila_args if a.startswith("--port=")), None)
+    if port:
+        os.environ.setdefault("RNN_WIDGETS_POLL_URL", f"http://127.0.0.1:{port}/{GALLERY_PREFIX}")
 
 
 def _fork_kernels() -> None:
@@ -211,6 +256,7 @@ def _run_voila(argv: list[str]) -> None:
     if guard.get("fork_kernels"):
         _fork_kernels()
     os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(TEMPLATES), os.environ.get("JUPYTER_PATH")]))
+    _serve_polls_in_voila(argv[2:])  # class polls (issue 27), before the kernels inherit this environment
     Voila.launch_instance(argv[2:], config=Config(config))
 
 

@@ -541,3 +541,111 @@ def test_importing_the_package_pulls_in_neither_sqlalchemy_nor_tornado():
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "False", out.stderr
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The same flow in the gallery (rnn-widgets gallery: the polls served by its Voila process), in Chromium
+
+
+def _voila_process(gallery_proc):
+    import psutil
+
+    for p in psutil.Process(gallery_proc.pid).children(recursive=True):
+        if "rnn_widgets.gallery" in " ".join(p.cmdline()):
+            return p
+    return None
+
+
+def _view_answers(page, question_id: str) -> int:
+    """Answers the view shows for the question (-1: not on the page). Locators only: the view's CSP refuses eval."""
+    section = page.locator(f"section[data-question='{question_id}']")
+    return int(section.get_attribute("data-answers")) if section.count() else -1
+
+
+def _until(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.5)
+    return value
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_gallery_serves_the_poll_three_students_commit_and_answers_survive_kill_9(tmp_path, monkeypatch):
+    from browser_support import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        browser_available,
+        write_notebook,
+    )
+
+    if not browser_available():
+        if os.environ.get("RNN_WIDGETS_REQUIRE_BROWSER"):
+            raise RuntimeError("the browser tests are required here, but Debian chromium or playwright is missing")
+        pytest.skip("needs Debian chromium (/usr/bin/chromium) and playwright")
+    from gallery_support import gallery
+    from playwright.sync_api import sync_playwright
+
+    from rnn_widgets.questions import ask
+
+    question = ask("05_gradient_flow", 1)
+    truth, entry = question.truths[0], question.entries[0]
+    question.close()
+    guesses = [truth, min(entry.hi, round(truth + 0.3, 2)), entry.lo]
+    monkeypatch.setenv("RNN_WIDGETS_POLLS_DB", f"sqlite:///{tmp_path / 'gallery-polls.sqlite'}")
+    pages_dir = tmp_path / "pages"
+    pages_dir.mkdir()
+    write_notebook(pages_dir / "poll.ipynb", ["print('the poll opens later')"])  # the gallery needs a notebook
+    log = tmp_path / "gallery.log"
+    qid = "05_gradient_flow/1"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            prof = browser.new_page(viewport={"width": 1100, "height": 1200})
+            with gallery(log, pool=0, directory=pages_dir, pages_per_client=0) as g:
+                key = _until(lambda: re.search(r"rnn-polls/\?key=(\S+)", log.read_text()), 60, "the key logged")[1]
+                prof.goto(f"{g.url}rnn-polls/?key={key}")
+                assert prof.url == f"{g.url}rnn-polls/", "the key stayed in the address bar"
+                prof.locator("#open").click()
+                code = _until(lambda: re.fullmatch(r"[A-Z0-9]{6}", prof.locator("#code").text_content() or "")
+                              and prof.locator("#code").text_content(), 30, "a poll's code")
+                write_notebook(pages_dir / "poll.ipynb", [f"from rnn_widgets.polls import join\njoined = join({code!r})",
+                                                          "from rnn_widgets.questions import ask\nask('05_gradient_flow', 1)"])
+                students = [browser.new_page(viewport={"width": 1100, "height": 1400}) for _ in guesses]
+                for page in students:
+                    page.goto(g.page("poll.ipynb"), timeout=180_000)
+                for page, guess in zip(students, guesses):
+                    page.wait_for_selector(".rnn-question button:has-text('Commit')", timeout=240_000)
+                    assert (f"Your answer is shared anonymously with your instructor (poll {code})."
+                            in page.locator(".rnn-question").inner_text())
+                    box = page.locator(".rnn-question input[type=text]").first
+                    box.fill(repr(guess))
+                    box.press("Tab")
+                    page.locator(".rnn-question button:has-text('Commit')").click()
+                for page in students:
+                    summary = page.locator(".rnn-question .rnn-summary")
+                    _until(lambda summary=summary: f"Shared with poll {code}" in summary.inner_text(), 60,
+                           "the commit shared")
+                _until(lambda: _view_answers(prof, qid) == 3, 20, "three answers in the view")
+                prof.locator(f"section[data-question='{qid}'] button.reveal").click()
+                line = prof.wait_for_selector(f"section[data-question='{qid}'] .truthline[data-truth]",
+                                              state="attached", timeout=20_000)
+                assert float(line.get_attribute("data-truth")) == pytest.approx(truth, rel=1e-9)
+                # a student (no key) gets 403 on the view and on the answers
+                assert students[0].request.get(f"{g.url}rnn-polls/").status == 403
+                assert students[0].request.get(f"{g.url}rnn-polls/api/polls/{code}").status == 403
+                for page in students:
+                    page.close()
+                # the gallery's server is killed mid-class
+                voila = _voila_process(g.proc)
+                assert voila is not None
+                voila.kill()
+                g.proc.wait(30)
+            with gallery(tmp_path / "gallery-again.log", pool=0, directory=pages_dir, pages_per_client=0) as again:
+                prof.goto(f"{again.url}rnn-polls/")  # the instructor's cookie still holds (the key is the store's)
+                _until(lambda: _view_answers(prof, qid) == 3, 30, "three answers after the restart")
+                assert prof.locator(f"section[data-question='{qid}'] .truthline[data-truth]").count() == 1
+        finally:
+            browser.close()
