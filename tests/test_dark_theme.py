@@ -1,0 +1,170 @@
+"""Every widget's figures keep WCAG AA contrast in JupyterLab's dark and light themes (issue 24, item 8).
+
+JupyterLab's dark theme turns the page near black; the figures' legends, the dashed fitted line, TextMemory's band
+labels and the text maps' white boxes were drawn for a white page. The package draws each figure on a light
+surface of its own (widgets/a11y.py, SURFACE_CSS) and its prose follows the theme. Checked in a real JupyterLab
+started in its dark theme (a settings dir, as a student's would be), then switched to its light theme:
+
+* axe-core's color-contrast rule finds no violation in the lesson widgets (their prose, controls and titles);
+* every text of every figure reaches 4.5:1 (3:1 when large, and for a legend's swatch glyph) and every line
+  3:1 against what is painted behind it (legibility.contrast: axe leaves SVG text "incomplete", as it reads the
+  CSS colour, not the fill SVG text is painted with, so the figures are measured with axe's formula).
+
+One JupyterLab server and one Chromium for the module.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from a11y_support import axe_source
+from browser_support import (
+    chromium_page,
+    free_port,
+    skip_module_without_browser,
+    stop_process,
+    wait_for_url,
+    write_notebook,
+)
+from legibility import contrast, low_contrast
+
+from rnn_widgets import WIDGETS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "dark_theme"
+
+skip_module_without_browser()
+pytest.importorskip("jupyterlab")
+
+SETTINGS = {
+    # a student's JupyterLab in its dark theme
+    "apputils-extension/themes.jupyterlab-settings": '{"theme": "JupyterLab Dark"}',
+    # no news toast over the page
+    "apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}',
+    # every cell's output drawn, not only those scrolled into view
+    "notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
+}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab in its dark theme with a notebook of every lesson widget at its defaults; yields its URL."""
+    work = tmp_path_factory.mktemp("dark")
+    for name, text in SETTINGS.items():
+        path = work / "settings" / "@jupyterlab" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    write_notebook(work / "widgets.ipynb", [f"from rnn_widgets import {name}\n{name}()" for name in WIDGETS])
+    port = free_port()
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "lab.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+             "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
+             "--LabApp.expose_app_in_browser=True"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
+        try:
+            wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
+            yield f"http://127.0.0.1:{port}/lab/tree/widgets.ipynb"
+        finally:
+            stop_process(proc)
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    """The notebook run in JupyterLab (dark theme), every widget drawn."""
+    with chromium_page(width=1280, height=2600) as page:  # tall enough to hold a whole widget
+        page.goto(lab, timeout=180_000)
+        ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
+                "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
+        page.wait_for_function(ready, timeout=180_000)
+        page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
+            await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {len(WIDGETS)} && "
+                               f"document.querySelectorAll('.rnn-widget .bqplot.figure').length >= {2 * len(WIDGETS)}",
+                               timeout=300_000)
+        page.wait_for_timeout(4000)  # bqplot's transitions
+        yield page
+
+
+def theme(page, name: str) -> None:
+    """Switch JupyterLab's theme (as its Settings menu does) and wait until the page is drawn in it."""
+    light = "true" if "Light" in name else "false"
+    if page.evaluate("() => document.body.dataset.jpThemeLight") != light:
+        page.evaluate(f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{name}'}})")
+        page.wait_for_function(f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=60_000)
+        page.wait_for_timeout(1500)
+
+
+def screenshots(page, name: str) -> None:
+    """Every widget at 1280 px, then at 600 px (for looking at by eye; tests/artifacts/dark_theme)."""
+    size = page.viewport_size
+    for width in (1280, 600):
+        page.set_viewport_size({"width": width, "height": size["height"]})
+        page.wait_for_timeout(1500)  # bqplot redraws a figure whose box changed
+        for k, widget in enumerate(page.locator(".rnn-widget").all()):
+            widget.screenshot(path=str(ARTIFACTS / f"{name}_{width}_{k}_{list(WIDGETS)[k]}.png"))
+    page.set_viewport_size(size)
+    page.wait_for_timeout(1500)
+
+
+def color_contrast(page) -> list[str]:
+    """axe-core's color-contrast violations in the lesson widgets, one line per element."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source())
+    result = page.evaluate("""async () => {
+      const found = [];
+      for (const root of document.querySelectorAll('.rnn-widget')) {
+        const r = await axe.run(root, {runOnly: ['color-contrast'], resultTypes: ['violations']});
+        for (const v of r.violations) for (const n of v.nodes) found.push(`${n.target}: ${n.failureSummary}`);
+      }
+      return found; }""")
+    return result
+
+
+# dark first: the server opens in it, as a student's set to dark does
+THEMES = ["JupyterLab Dark", "JupyterLab Light"]
+
+
+@pytest.mark.parametrize("name", THEMES)
+def test_the_page_is_in_the_theme(page, name):
+    theme(page, name)
+    background = page.evaluate("() => getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor")
+    dark = background.startswith("rgb(") and sum(map(int, background[4:-1].split(","))) < 3 * 80
+    assert dark == ("Dark" in name), background
+    screenshots(page, name.split()[-1].lower())
+
+
+@pytest.mark.parametrize("name", THEMES)
+def test_axe_color_contrast_in_the_widgets(page, name):
+    theme(page, name)
+    assert color_contrast(page) == []
+
+
+@pytest.mark.parametrize("name", THEMES)
+def test_figures_text_and_lines_keep_aa_contrast(page, name):
+    theme(page, name)
+    items = contrast(page)
+    kinds = {i["kind"] for i in items}
+    assert {"text", "line"} <= kinds and len(items) > 200, kinds  # the figures were measured
+    assert low_contrast(items) == []
+
+
+def test_figures_stand_on_a_light_surface_in_the_dark_theme(page):
+    """The legends' text, the dashed fitted line and the band labels, named in the issue, drawn dark on light."""
+    theme(page, "JupyterLab Dark")
+    found = page.evaluate("""() => {
+      const rgb = c => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+      const dark = c => rgb(c).reduce((a, b) => a + b) < 3 * 100;
+      const figures = Array.from(document.querySelectorAll('.rnn-widget .bqplot.figure'));
+      return {
+        surfaces: figures.map(f => getComputedStyle(f).backgroundColor).filter(c => dark(c)),
+        legends: Array.from(document.querySelectorAll('.rnn-widget .bqplot text.legendtext'))
+          .map(t => getComputedStyle(t).fill).filter(c => !dark(c)),
+        page: getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor,
+      }; }""")
+    assert found["surfaces"] == [] and found["legends"] == [], found
