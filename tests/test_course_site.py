@@ -13,7 +13,7 @@ from browser_support import browser_available, chromium_page, serve_directory
 from static_pages import can_go_forward, move_knob
 
 from rnn_widgets.cli import main as cli
-from rnn_widgets.course_site import SECTIONS, questions_markdown
+from rnn_widgets.course_site import _EXTERNAL, SECTIONS, questions_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "artifacts" / "course-site"
@@ -44,10 +44,9 @@ def test_one_page_per_section_with_its_widgets_and_questions(site):
         assert text.count("<details") >= 3, f"{section.page}: the section's questions and their answers"
         assert "Questions" in text
     assert (site / "_static" / "widgets" / "embed.js").exists() and "widgets/embed.js" in (site / "index.html").read_text()
-    for page in site.glob("*.html"):  # nothing asked of another host (offline() and the theme's options)
-        text = page.read_text()
-        assert "fontawesome" not in text.lower() or "cdn" not in text.lower(), page.name
-        assert "src=\"https://" not in text and "href=\"https://cdn" not in text, page.name
+    for page in site.glob("*.html"):  # no script, stylesheet, image or frame from another host
+        found = _EXTERNAL.search(page.read_text())
+        assert found is None, f"{page.name}: {found.group(0)}"
 
 
 def test_questions_come_from_the_notebooks():
