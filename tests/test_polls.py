@@ -186,6 +186,25 @@ def test_store_csv_names_nobody_unless_the_poll_shows_names(store):
     assert "hub:ada" in store.csv(shown) and store.summary(shown)["questions"][0]["names"] == ["hub:ada"]
 
 
+def test_store_writes_a_batch_in_order_and_refuses_items_of_it_alone(store):
+    code, closed = store.open_poll()["code"], store.open_poll()["code"]
+    store.close_poll(closed)
+    first = validate_submission(submission(code, entries=[1.0]))
+    again = validate_submission(submission(code, entries=[2.0]))
+    results = store.submit_many([("ada", first), ("grace", validate_submission(submission(closed))),
+                                 ("ada", again), ("ada", first),  # a re-commit, then a replay within the batch
+                                 ("alan", validate_submission(submission("ZZZZZZ"))),
+                                 ("alan", validate_submission(submission(code, entries=[3.0])))])
+    assert results[0] == "stored" and results[2] == "replaced" and results[5] == "stored"
+    assert [r.status for r in (results[1], results[3], results[4])] == [410, 409, 404]
+    kept = {r["student"]: (r["entries"], r["commits"]) for r in store.answers(code)}
+    assert kept == {store.pseudonym("ada"): ([2.0], 2), store.pseudonym("alan"): ([3.0], 1)}
+    assert store.count() == 2
+    with pytest.raises(Refused) as replayed:  # the batch's nonces are kept like any other
+        store.submit("ada", again)
+    assert replayed.value.status == 409
+
+
 def test_store_keeps_every_answer_of_a_class_committing_at_once(store):
     code = store.open_poll()["code"]
     errors = []
@@ -521,11 +540,21 @@ def test_joining_no_open_poll_registers_nothing_and_a_closed_poll_stops_sharing(
     assert answers.receivers() == ()  # the closed poll's receiver left: later commits send nothing
 
 
-def test_autojoin_only_when_asked(service, no_receivers, monkeypatch):
+def test_autojoin_only_when_asked(service, no_receivers, monkeypatch, tmp_path, capsys):
     monkeypatch.delenv(client.AUTO_ENV, raising=False)
     monkeypatch.setenv(client.URL_ENV, service.url)
     monkeypatch.setenv("QUERY_STRING", "")
     assert client.autojoin() is None
+    # on a hub with no poll open (a fresh service): nothing joined, nothing printed on the student's page
+    empty = Running(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    try:
+        monkeypatch.setenv(client.URL_ENV, empty.url)
+        monkeypatch.setenv(client.AUTO_ENV, "1")
+        assert client.autojoin() is None and capsys.readouterr().out == ""
+    finally:
+        empty.stop()
+    monkeypatch.delenv(client.AUTO_ENV)
+    monkeypatch.setenv(client.URL_ENV, service.url)
     code = service.open_poll()
     monkeypatch.setenv("QUERY_STRING", f"poll={code}")
     assert client.autojoin().code == code

@@ -57,6 +57,7 @@ from test_polls import (
     test_store_refuses_a_closed_or_unknown_poll,
     test_store_refuses_a_replayed_request_and_stores_nothing_of_it,
     test_store_summary_draws_numbers_and_choices_with_the_truth,
+    test_store_writes_a_batch_in_order_and_refuses_items_of_it_alone,
 )
 
 from rnn_widgets.polls.store import Store, validate_submission
@@ -69,6 +70,7 @@ __all__ = [  # imported to be collected here
     "test_store_refuses_a_closed_or_unknown_poll",
     "test_store_refuses_a_replayed_request_and_stores_nothing_of_it",
     "test_store_summary_draws_numbers_and_choices_with_the_truth",
+    "test_store_writes_a_batch_in_order_and_refuses_items_of_it_alone",
 ]
 
 

@@ -106,10 +106,12 @@ class PollReceiver:
         return f"Shared with poll {self.code}."
 
 
-def join(code: str | None = None, url: str | None = None, timeout: float = TIMEOUT) -> PollReceiver | None:
+def join(code: str | None = None, url: str | None = None, timeout: float = TIMEOUT,
+         quiet: bool = False) -> PollReceiver | None:
     """Join poll ``code`` (None: the poll that is open, on the hub) of the service at ``url`` (default
     ``$RNN_WIDGETS_POLL_URL``) and register its receiver; returns it, or None when there is no open poll to join
-    or the service cannot be reached (the reason is printed; nothing is registered, nothing will be sent)."""
+    or the service cannot be reached (the reason is printed unless ``quiet``; nothing is registered, nothing will be
+    sent)."""
     url = url or os.environ.get(URL_ENV)
     if not url:
         print("rnn-widgets: no class poll service is configured (RNN_WIDGETS_POLL_URL); answers stay here.")
@@ -119,7 +121,8 @@ def join(code: str | None = None, url: str | None = None, timeout: float = TIMEO
     try:
         reply = _request(url, "api/join", body, _auth_headers(None), timeout)
     except PollError as failed:
-        print(f"rnn-widgets: not joined to a class poll: {failed.message}")
+        if not quiet:
+            print(f"rnn-widgets: not joined to a class poll: {failed.message}")
         return None
     leave()
     receiver = PollReceiver(url, reply["poll"], reply.get("token"), bool(reply.get("show_names")), timeout)
@@ -144,5 +147,5 @@ def autojoin() -> PollReceiver | None:
     if code:
         return join(code)
     if os.environ.get(AUTO_ENV) == "1":
-        return join(None)
+        return join(None, quiet=True)  # no poll open is the usual case: the page says nothing
     return None

@@ -47,6 +47,8 @@ from .store import Refused, Store, parse_json, validate_submission
 PER_STUDENT_PER_MINUTE = 20
 #: requests one client address may send in a minute: a whole class behind one NAT commits at once
 PER_CLIENT_PER_MINUTE = 3000
+#: the most commits written in one transaction
+BATCH = 100
 #: how often the instructor's view asks for the poll again
 REFRESH_MS = 2000
 
@@ -85,8 +87,39 @@ class Service:
         workers = 1 if store.url.startswith("sqlite") else 8
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rnn-polls")
 
+        self._waiting: list = []  # (identity, submission, future) not yet handed to the store
+        self._writing = False
+
     async def run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    async def submit(self, identity: str, submission) -> str:
+        """Keep a commit: commits that arrive while the store writes wait and are written together, in one
+        transaction (one sync to disk for a class committing at once); each is acknowledged once it is written."""
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((identity, submission, future))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+                try:
+                    results = await self.run(self.store.submit_many, [(who, sub) for who, sub, _ in batch])
+                except Exception as failed:  # noqa: BLE001 - the database is down: every waiting request hears it
+                    results = [failed] * len(batch)
+                for (_, _, future), result in zip(batch, results):
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._writing = False
 
 
 def client_address(handler) -> str:
@@ -274,7 +307,7 @@ class AnswerHandler(PollHandler):
         who = await self.student()
         self.limit(who)
         submission = validate_submission(self.json_body())
-        result = await self.service.run(self.service.store.submit, who, submission)
+        result = await self.service.submit(who, submission)
         # the answer is committed to the database before this acknowledgement is sent
         self.reply({"ok": True, "result": result, "poll": submission.poll, "question_id": submission.question_id})
 

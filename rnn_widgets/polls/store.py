@@ -50,6 +50,10 @@ _NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _CODE = re.compile(f"[{CODE_ALPHABET}]{{{CODE_LENGTH}}}")
 
 
+REPLAYED = ("This request was received before (a replayed request); nothing was stored. "
+            "Commit again to send a new one.")
+
+
 class Refused(Exception):
     """A request the store or the service refuses: an HTTP status and a sentence for the student."""
 
@@ -381,49 +385,88 @@ class Store:
         answer, "replaced" for a re-commit. Refuses (409) a nonce this student has sent before, (404/410) a poll
         that does not exist or is closed. Nothing is written unless everything is."""
         student = self.pseudonym(identity)
-        now = time.time()
         try:
             with Session(self.engine) as session, session.begin():
-                poll = self._poll(session, submission.poll)
-                if poll.closed_at is not None:
-                    raise Refused(410, f"Poll {poll.code} is closed; your answer was not shared.")
-                session.add(Nonce(student=student, nonce=submission.nonce, received_at=now))
+                poll = self._open_poll(session, submission.poll)
+                session.add(Nonce(student=student, nonce=submission.nonce, received_at=time.time()))
                 session.flush()  # a replayed nonce fails here, before anything else is written
-                if session.get(Question, (poll.id, submission.question_id)) is None:
-                    insert = _upsert(self.engine.dialect.name)
-                    if insert is not None:
-                        session.execute(insert(Question).values(
-                            poll_id=poll.id, question_id=submission.question_id, revealed=False, first_at=now
-                        ).on_conflict_do_nothing())
-                    else:
-                        session.add(Question(poll_id=poll.id, question_id=submission.question_id, revealed=False,
-                                             first_at=now))
-                existing = session.scalars(sa.select(Answer).where(
-                    Answer.poll_id == poll.id, Answer.question_id == submission.question_id,
-                    Answer.student == student)).first()
-                values = {"name": identity[:200] if poll.show_names else None,
-                          "entries": json.dumps(list(submission.entries)),
-                          "truths": json.dumps(list(submission.truths)),
-                          "correct": json.dumps(list(submission.correct)), "submitted_at": now}
-                if existing is not None:
-                    for key, value in values.items():
-                        setattr(existing, key, value)
-                    existing.commits += 1
-                    return "replaced"
-                insert = _upsert(self.engine.dialect.name)
-                if insert is not None:  # a concurrent first commit of the same student: the later one wins
-                    statement = insert(Answer).values(poll_id=poll.id, question_id=submission.question_id,
-                                                      student=student, commits=1, **values)
-                    session.execute(statement.on_conflict_do_update(
-                        index_elements=["poll_id", "question_id", "student"],
-                        set_={**values, "commits": Answer.commits + 1}))
-                else:
-                    session.add(Answer(poll_id=poll.id, question_id=submission.question_id, student=student,
-                                       commits=1, **values))
-                return "stored"
+                return self._keep(session, poll, student, identity, submission)
         except IntegrityError:
-            raise Refused(409, "This request was received before (a replayed request); nothing was stored. "
-                               "Commit again to send a new one.") from None
+            raise Refused(409, REPLAYED) from None
+
+    def submit_many(self, items: list[tuple[str, Submission]]) -> list:
+        """:meth:`submit` for each (identity, submission), in order, in one transaction (one write to disk for a
+        class committing at once); each result is "stored", "replaced" or the :class:`Refused` for that item, which
+        leaves the others as they are. Replays are found before anything is written, within the batch too."""
+        keyed = [(identity, self.pseudonym(identity), submission) for identity, submission in items]
+        results: list = [None] * len(items)
+        try:
+            with Session(self.engine) as session, session.begin():
+                seen = set(session.execute(sa.select(Nonce.student, Nonce.nonce).where(
+                    sa.tuple_(Nonce.student, Nonce.nonce).in_([(st, sub.nonce) for _, st, sub in keyed]))).all())
+                polls: dict = {}
+                for i, (identity, student, submission) in enumerate(keyed):
+                    try:
+                        if submission.poll not in polls:
+                            polls[submission.poll] = self._open_poll(session, submission.poll)
+                        if (student, submission.nonce) in seen:
+                            raise Refused(409, REPLAYED)
+                        seen.add((student, submission.nonce))
+                        session.add(Nonce(student=student, nonce=submission.nonce, received_at=time.time()))
+                        results[i] = self._keep(session, polls[submission.poll], student, identity, submission)
+                    except Refused as refused:  # nothing of this item was written
+                        results[i] = refused
+            return results
+        except IntegrityError:  # another process wrote the same rows meanwhile: one at a time, each on its own
+            out = []
+            for identity, submission in items:
+                try:
+                    out.append(self.submit(identity, submission))
+                except Refused as refused:
+                    out.append(refused)
+            return out
+
+    def _open_poll(self, session, code: str) -> Poll:
+        poll = self._poll(session, code)
+        if poll.closed_at is not None:
+            raise Refused(410, f"Poll {poll.code} is closed; your answer was not shared.")
+        return poll
+
+    def _keep(self, session, poll: Poll, student: str, identity: str, submission: Submission) -> str:
+        """Write the answer (its question first, if new); "stored" or "replaced"."""
+        now = time.time()
+        insert = _upsert(self.engine.dialect.name)
+        if session.get(Question, (poll.id, submission.question_id)) is None:
+            if insert is not None:
+                session.execute(insert(Question).values(
+                    poll_id=poll.id, question_id=submission.question_id, revealed=False, first_at=now
+                ).on_conflict_do_nothing())
+            else:
+                session.add(Question(poll_id=poll.id, question_id=submission.question_id, revealed=False,
+                                     first_at=now))
+        existing = session.scalars(sa.select(Answer).where(
+            Answer.poll_id == poll.id, Answer.question_id == submission.question_id,
+            Answer.student == student)).first()
+        values = {"name": identity[:200] if poll.show_names else None,
+                  "entries": json.dumps(list(submission.entries)),
+                  "truths": json.dumps(list(submission.truths)),
+                  "correct": json.dumps(list(submission.correct)), "submitted_at": now}
+        if existing is not None:
+            for key, value in values.items():
+                setattr(existing, key, value)
+            existing.commits += 1
+            return "replaced"
+        if insert is not None:  # a concurrent first commit of the same student: the later one wins
+            statement = insert(Answer).values(poll_id=poll.id, question_id=submission.question_id,
+                                              student=student, commits=1, **values)
+            session.execute(statement.on_conflict_do_update(
+                index_elements=["poll_id", "question_id", "student"],
+                set_={**values, "commits": Answer.commits + 1}))
+        else:
+            session.add(Answer(poll_id=poll.id, question_id=submission.question_id, student=student,
+                               commits=1, **values))
+        session.flush()
+        return "stored"
 
     def set_revealed(self, code: str, question_id: str, revealed: bool) -> None:
         with Session(self.engine) as session, session.begin():
