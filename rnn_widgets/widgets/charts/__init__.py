@@ -4,7 +4,8 @@
 - :mod:`.axes`: ticks and their labels (``set_ticks``, ``fit_y``, ``fit_ordinal_x``): labels equal their values,
   log axes tick at powers of ten, legends (:mod:`.legend`) sit in a row under the x axis
 - :mod:`.builders`: line, bar and grouped-bar charts, heat maps with their colour keys (``set_key``)
-- :mod:`.maps`: filling a heat map (``fill_grid``), the characters along its x axis, its cursor
+- :mod:`.maps`: filling a heat map (``fill_grid``), the characters under its columns (a window of them that
+  follows the step where not all fit: ``show_step``), its cursor
 - :mod:`.geometry`, :mod:`.unrolled`, :mod:`.cell`: the diagrams (``UnrolledDiagram``, ``CellDiagram``) and how
   they place their texts clear of every line
 

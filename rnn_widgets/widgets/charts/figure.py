@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bqplot as bq
 
-#: left 66 px: tick labels up to six characters ("1e-10", "8,000") plus the rotated axis title
+#: left 66 px: tick labels up to six characters ("10⁻¹⁰", "8,000") plus the rotated axis title
 FIG_MARGIN = {"top": 36, "bottom": 46, "left": 66, "right": 16}
 Y_LABEL_OFFSET = "50px"  # the y-axis title sits left of the tick labels, not on them
 #: px under a heat map for its colour key: bqplot puts the 20-px bar (with its ticks) in the bottom margin

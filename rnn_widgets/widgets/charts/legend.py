@@ -40,7 +40,7 @@ def legend_marks(fig: bq.Figure) -> list:
     return [m for m in getattr(fig, "_legend_marks", []) if m in fig.marks]
 
 
-def _glyph(mark, i: int) -> str:
+def _glyph(mark) -> str:
     if isinstance(mark, bq.Bars):
         return "■"
     if isinstance(mark, bq.Scatter):
@@ -58,7 +58,7 @@ def legend_entries(fig: bq.Figure) -> list[tuple[str, str, str]]:
         colors = list(mark.colors or ["#000000"])
         for i, text in enumerate(mark.labels or []):
             if text:
-                entries.append((str(text), colors[i % len(colors)], _glyph(mark, i)))
+                entries.append((str(text), colors[i % len(colors)], _glyph(mark)))
     return entries
 
 
