@@ -172,8 +172,10 @@ needs_browser = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def browser_site(site):
     with serve_directory(site) as url, chromium_page(width=1000, height=1400) as page:
-        page.console_errors = []
+        page.console_errors, page.failed = [], []
         page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
+        # Chromium resolves no host but 127.0.0.1: a request that leaves the machine fails, and is logged here
+        page.on("requestfailed", lambda r: page.failed.append(f"{r.url} {r.failure}"))
         yield url, page
 
 
@@ -238,6 +240,7 @@ def test_every_knob_moves_the_figures_to_the_widgets_own_frame(browser_site, nam
     url, page = browser_site
     page.errors.clear()
     page.console_errors.clear()
+    page.failed.clear()
     page.goto(f"{url}{name}.html", timeout=60_000)
     page.wait_for_selector(".rnn-widget .bqplot svg", timeout=30_000)
     page.wait_for_timeout(500)
@@ -256,6 +259,7 @@ def test_every_knob_moves_the_figures_to_the_widgets_own_frame(browser_site, nam
     page_shows(page, expected_marks(name, positions), f"{name} at {positions}")
     assert page.errors == [], page.errors
     assert page.console_errors == [], page.console_errors
+    assert page.failed == [], page.failed  # a --js local page asks nothing of another host
     if name == "UnrollingWidget":
         assert page.evaluate("window.pwned") is None
         assert "window.pwned" in page.inner_text(".rnn-widget")  # shown as text, not run
