@@ -440,6 +440,24 @@ def test_a_student_committing_in_a_loop_is_rate_limited_and_the_excess_not_store
     assert service.commit(service.join(code), submission(code))[0] == 200
 
 
+def test_one_address_joining_in_a_loop_and_flooding_are_rate_limited(tmp_path):
+    running = Running(f"sqlite:///{tmp_path / 'limits.sqlite'}", "--per-client", "12", "--joins-per-client", "4")
+    try:
+        code = running.open_poll()
+        joins = [running.call("POST", "api/join", {"poll": code}) for _ in range(5)]
+        assert [status for status, _ in joins] == [200] * 4 + [429]  # a script minting ids: 4 a minute here
+        assert "joined the poll from your network" in joins[-1][1]["error"]
+        token = joins[0][1]["token"]
+        # the students' requests from one address: 12 a minute here (the 5 joins, then 7 commits), 429 beyond
+        statuses = [running.commit(token, submission(code, entries=[float(i)]))[0] for i in range(8)]
+        assert statuses == [200] * 7 + [429]
+        status, reply = running.commit(token, submission(code))
+        assert status == 429 and "Too many requests from your network" in reply["error"]
+        assert running.summary(code)["questions"][0]["answers"] == 1 and running.proc.poll() is None
+    finally:
+        running.stop()
+
+
 def test_kill_9_mid_class_loses_no_acknowledged_answer(tmp_path):
     running = Running(f"sqlite:///{tmp_path / 'class.sqlite'}")
     try:

@@ -47,6 +47,9 @@ from .store import Refused, Store, parse_json, validate_submission
 PER_STUDENT_PER_MINUTE = 20
 #: requests one client address may send in a minute: a whole class behind one NAT commits at once
 PER_CLIENT_PER_MINUTE = 3000
+#: pages one client address may join a poll with in a minute (each join is a new anonymous id in the gallery): a
+#: class of 300 behind one NAT joins at once, a script minting ids to stuff the poll is held to this
+JOINS_PER_CLIENT_PER_MINUTE = 600
 #: the most commits written in one transaction
 BATCH = 100
 #: how often the instructor's view asks for the poll again
@@ -80,9 +83,11 @@ class Service:
     """What the handlers share: the store, a policy, the rate limits and the thread pool for the store."""
 
     def __init__(self, store: Store, policy, per_student: int = PER_STUDENT_PER_MINUTE,
-                 per_client: int = PER_CLIENT_PER_MINUTE, show_names: bool = False):
+                 per_client: int = PER_CLIENT_PER_MINUTE, show_names: bool = False,
+                 joins_per_client: int = JOINS_PER_CLIENT_PER_MINUTE):
         self.store, self.policy, self.show_names = store, policy, show_names
         self.students, self.clients = RateLimit(per_student), RateLimit(per_client)
+        self.joins = RateLimit(min(per_client, joins_per_client))
         # SQLite has one writer at a time: one thread keeps its commits in order without "database is locked"
         workers = 1 if store.url.startswith("sqlite") else 8
         self.pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="rnn-polls")
@@ -251,7 +256,8 @@ class PollHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(value))
 
     def limit(self, who: str | None = None):
-        if not self.service.clients.allow(client_address(self)):
+        """Count this request against its client address (no ``who``), or against the student ``who``."""
+        if who is None and not self.service.clients.allow(client_address(self)):
             self.set_header("Retry-After", "60")
             self.refuse(429, "Too many requests from your network in the last minute; wait a minute. "
                              "Nothing was stored.")
@@ -279,6 +285,9 @@ class PollHandler(tornado.web.RequestHandler):
 class JoinHandler(PollHandler):
     async def post(self):
         self.limit()
+        if not self.service.joins.allow(client_address(self)):
+            self.set_header("Retry-After", "60")
+            self.refuse(429, "Too many pages joined the poll from your network in the last minute; wait a minute.")
         body = self.json_body() if self.request.body else {}
         if not isinstance(body, dict):
             self.refuse(400, "The request is not a JSON object.")
@@ -609,12 +618,14 @@ def main(argv=None) -> None:
     parser.add_argument("--show-names", action="store_true", help="the view shows who answered")
     parser.add_argument("--per-student", type=int, default=PER_STUDENT_PER_MINUTE, help="commits a minute per student")
     parser.add_argument("--per-client", type=int, default=PER_CLIENT_PER_MINUTE, help="requests a minute per address")
+    parser.add_argument("--joins-per-client", type=int, default=JOINS_PER_CLIENT_PER_MINUTE,
+                        help="joins a minute per address")
     args = parser.parse_args(argv)
     store = Store(args.db or default_db())
 
     async def serve():
         app = make_app(store, args.prefix, show_names=args.show_names, per_student=args.per_student,
-                       per_client=args.per_client)
+                       per_client=args.per_client, joins_per_client=args.joins_per_client)
         app.listen(args.port, args.ip)
         print(f"rnn-widgets polls: serving on http://{args.ip}:{args.port}{args.prefix} (store {store.url}); "
               f"instructor's view: http://{args.ip}:{args.port}{args.prefix}?key={app.poll_service.policy.key}",
