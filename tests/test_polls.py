@@ -385,6 +385,14 @@ def test_a_student_gets_403_on_the_view_and_on_every_instructors_route(service):
                                ("POST", f"api/polls/{code}/reveal", {"question_id": "x"})]:
         status, reply = service.call(method, path, body, student)
         assert status == 403, (method, path, reply)
+    # a wrong key, a forged cookie or page token in any characters: 403 (never a 500)
+    for headers, path in [({}, "?key=%C3%A9t%C3%A9"), ({"Cookie": "rnn_polls_instructor=\u00e9"}, ""),
+                          ({"Authorization": "Poll \u00e9.\u00e9"}, "api/polls")]:
+        assert service.call("GET", path, headers={k: v.encode().decode("latin-1") for k, v in headers.items()})[0] == 403
+    headers = {**service.instructor_headers(), "X-XSRFToken": "\u00e9".encode().decode("latin-1")}
+    assert service.call("POST", f"api/polls/{code}/close", {}, headers)[0] == 403
+    status, reply = service.commit("\u00e9.\u00e9".encode().decode("latin-1"), submission(code))
+    assert status == 401
     # the instructor's cookie without the page's token cannot act (a forged cross-site request)
     cookie_only = {"Cookie": service.instructor_headers()["Cookie"], "Content-Type": "application/json"}
     assert service.call("POST", f"api/polls/{code}/close", {}, cookie_only)[0] == 403

@@ -137,6 +137,11 @@ def client_address(handler) -> str:
 # Who is asking: the gallery's policy (the hub's is rnn_widgets.polls.hub.HubPolicy)
 
 
+def same(given: str, expected: str) -> bool:
+    """A secret compared in constant time; any text may be given (compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
+
+
 class KeyPolicy:
     """No login: a page that joins an open poll gets an anonymous id signed by the store (``Authorization: Poll
     ID.SIGNATURE``), and the instructor is whoever holds the store's instructor key (``?key=`` once, then a
@@ -158,7 +163,7 @@ class KeyPolicy:
         anonymous, _, signature = token.strip().partition(".")
         if scheme.lower() != "poll" or not anonymous or len(token) > 100:
             return None
-        if not hmac.compare_digest(signature, self.store.sign("page", anonymous)[:32]):
+        if not same(signature, self.store.sign("page", anonymous)[:32]):
             return None
         return f"page:{anonymous}"
 
@@ -172,19 +177,19 @@ class KeyPolicy:
     async def instructor(self, handler) -> str | None:
         """"instructor" for the key's holder; None for anyone else (they get 403)."""
         key = handler.get_query_argument("key", None)
-        if key is not None and hmac.compare_digest(key, self.key):
+        if key is not None and same(key, self.key):
             handler.set_cookie(self.COOKIE, self._cookie_value(), path=handler.service_prefix, httponly=True,
                                samesite="Strict")
             handler._key_just_given = True
             return "instructor"
         cookie = handler.get_cookie(self.COOKIE) or ""
-        return "instructor" if hmac.compare_digest(cookie, self._cookie_value()) else None
+        return "instructor" if same(cookie, self._cookie_value()) else None
 
     def csrf(self, handler, who: str) -> str:
         return self.store.sign("csrf", who)[:32]
 
     def check_csrf(self, handler, who: str) -> bool:
-        return hmac.compare_digest(handler.request.headers.get("X-XSRFToken") or "", self.csrf(handler, who))
+        return same(handler.request.headers.get("X-XSRFToken") or "", self.csrf(handler, who))
 
 
 def instructor_key(store: Store) -> str:
