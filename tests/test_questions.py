@@ -63,6 +63,7 @@ def test_before_commit_the_answer_is_hidden_and_after_it_shown():
     assert all(HIDDEN_CLASS in s._dom_classes for s in w.summaries.values())  # out of the live region's reach
     assert w.controls["seq_len"].disabled and not w.controls["scale"].disabled
     assert "Hidden until you commit" in q.hidden_note.value and q.result.value == ""
+    assert type(w).EXPLANATION not in w.children[0].value, "the explanation often tells the answer"
     w.scale = 1.5  # the student explores before committing: nothing shows, and commit restores the state
     assert q.commit("9.5", "down")
     assert w.scale == 0.9 and not _hidden(q) and not w.controls["seq_len"].disabled

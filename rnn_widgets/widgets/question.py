@@ -215,6 +215,7 @@ class Question(W.VBox):
         except (AttributeError, KeyError, TypeError, ArithmeticError) as exc:
             raise ValueError(f"Question: computing the truth failed: {exc}") from exc
         self.guesses: list | None = None
+        self._explained = bool(type(widget).EXPLANATION)
         self._build(prompt, explanation)
         self._fold_widget_explanation()
         super().__init__([widget])
@@ -282,25 +283,34 @@ class Question(W.VBox):
         self.widget.children = [*children[:at], self.panel, *children[at:]]
 
     def _fold_widget_explanation(self) -> None:
-        """The widget's long explanation folded away (the notebook shows it once, with its main widget): the
-        question comes right after the widget's title."""
+        """The widget's long explanation is left out until commit, then comes back folded under the title: it
+        tells what the widget shows, and so often the answer (the notebook shows it once, with its main widget)."""
         text = type(self.widget).EXPLANATION
-        header = next((c for c in self.widget.children if isinstance(c, W.HTML) and text and text in c.value), None)
-        if header is not None:
-            header.value = header.value.replace(
+        self._header = next((c for c in self.widget.children if isinstance(c, W.HTML) and text and text in c.value),
+                            None)
+        if self._header is not None:
+            self._header_before = self._header.value.replace(text, "", 1)
+            self._header_after = self._header.value.replace(
                 text, f"<details><summary>What this widget shows</summary>{text}</details>", 1)
+            self._header.value = self._header_before
 
     def _part_names(self) -> list[str]:
+        """What the note says is hidden: counted, not titled (a title can tell the answer: "contribution of
+        step 8: too small to colour")."""
+        figures = [f for f in self.widget.figures.values() if f in self.hidden and getattr(f, "title", "x")]
+        others = [n for n in self._other_parts if not hasattr(getattr(self.widget, n, None), "title")]
+        figures += [n for n in self._other_parts if n not in others]  # a figure kept outside widget.figures
         names = []
-        for name, fig in self.widget.figures.items():
-            if fig in self.hidden:
-                title = getattr(fig, "title", "") or name
-                names.append(f"“{title}” and its sentence")
-        for name in self._other_parts:
-            title = getattr(getattr(self.widget, name, None), "title", "")
-            names.append(f"“{title}”" if title else f"the {name.replace('_', ' ')}")
+        if figures:
+            names.append(f"the figure{'s' if len(figures) > 1 else ''} and {'their' if len(figures) > 1 else 'its'} "
+                         "sentence" + ("s" if len(figures) > 1 else ""))
+        for name in others:
+            label = getattr(getattr(self.widget, name, None), "description", "")
+            names.append(f"the control {label}" if label else f"the {name.replace('_', ' ')}")
         if self.widget.equation in self.hidden:
             names.append("the equation with the current numbers")
+        if self._explained:
+            names.append("the widget's explanation")
         held = [c.description for c in self.held]
         if held:
             names.append("the control" + ("s " if len(held) > 1 else " ") + ", ".join(held))
@@ -317,6 +327,8 @@ class Question(W.VBox):
         return self.guesses is not None
 
     def _hide(self) -> None:
+        if self._header is not None:
+            self._header.value = self._header_before
         for part in self.hidden:
             if id(part) in self._folded:
                 part.add_class(FOLDED_CLASS)
@@ -326,6 +338,8 @@ class Question(W.VBox):
             control.disabled = True
 
     def _reveal(self) -> None:
+        if self._header is not None:
+            self._header.value = self._header_after
         for part in self.hidden:
             part.remove_class(FOLDED_CLASS)
             part.remove_class(HIDDEN_CLASS)
