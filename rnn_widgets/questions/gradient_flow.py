@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from ..core.flow import clip_summary, decay_rate
+from ..widgets.numbers import fmt
 from ..widgets.gradient_flow import MAP_SCALES, GradientFlowWidget
 from ..widgets.question import Choice, Number, Question
 
@@ -27,10 +28,12 @@ def where_vanishing_stops() -> Question:
     return Question(
         "With σ = tanh and L = 50, at what <b>weight scale</b> does the gradient reaching step 0, ‖dℓ/da⁽⁰⁾‖, "
         "first exceed 1? (The map tries scales 0.1, 0.2, …, 2.0.)",
-        GradientFlowWidget(), Number(first_scale_above_one, abs=0.1, lo=0.1, hi=2.0, label="Weight scale"),
+        GradientFlowWidget(),
+        Number(first_scale_above_one, abs=0.25, lo=0.1, hi=2.0, label="Your predicted scale"),
         explanation="Each step multiplies the gradient by diag(σ′(z)) W<sub>a</sub>. With σ = identity that is "
-                    "W<sub>a</sub> alone, so the threshold would be a scale of 1; tanh′ ≤ 1 shrinks every factor, "
-                    "so the weights must be larger to make up for it. Now try σ = identity and σ = sigmoid.")
+                    "W<sub>a</sub> alone, so the gradient would pass 1 just above a scale of 1 (choose σ = identity: "
+                    "1.1 on this map); tanh′ ≤ 1 shrinks every factor, so the weights must be larger to make up for "
+                    "it. Now try σ = sigmoid too.")
 
 
 def _compare_rho(w: GradientFlowWidget) -> str:
@@ -43,14 +46,19 @@ def _compare_rho(w: GradientFlowWidget) -> str:
 
 
 def fitted_decay_against_jacobians() -> Question:
+    from ..widgets.gradient_flow import rms_slope_factor
+
+    w = GradientFlowWidget()
+    rho = decay_rate(torch.from_numpy(_rows(w)[0][0]))
+    rms = rms_slope_factor(w.nonlinearity, w.seq_len, round(w.scale, 4), w.seed, str(w.torch_device))
     return Question(
         "At the defaults (tanh, scale 0.9), is the fitted per-step factor ρ of the gradient larger or smaller "
         "than the average norm of one step's Jacobian da⁽ᵏ⁺¹⁾/da⁽ᵏ⁾?",
-        GradientFlowWidget(), Choice(_compare_rho, ["ρ is smaller", "about the same", "ρ is larger"]),
+        w, Choice(_compare_rho, ["ρ is smaller", "about the same", "ρ is larger"]),
         explanation="The norm is the weight scale × the step's <i>largest</i> slope σ′, but W<sub>a</sub> turns "
-                    "the gradient at every step onto every unit's slope, the small slopes of saturated units too: "
-                    "it shrinks per step by about the weight scale × the RMS slope. The product of the norms is only "
-                    "a bound.")
+                    "the gradient at every step onto every unit's slope, the small slopes of saturated units too. "
+                    f"Here the weight scale × the RMS slope is {fmt(rms)}, against ρ = {fmt(rho)}: a closer guide "
+                    "than the norm, though not a law. The product of the norms is only a bound.")
 
 
 def _growth(w: GradientFlowWidget) -> str:
@@ -62,14 +70,18 @@ def _growth(w: GradientFlowWidget) -> str:
 
 
 def skip_connection() -> Question:
+    w = GradientFlowWidget(model="skip", scale=0.5)
+    norms = _rows(w)[0][0]
+    growth = float(norms[0] / norms[-1])
     return Question(
         "With an <b>RNN + skip connection</b> at weight scale 0.5 (L = 50), how does ‖dℓ/da‖ change from step 50 "
         "back to step 0?",
-        GradientFlowWidget(model="skip", scale=0.5),
-        Choice(_growth, ["it shrinks", "it stays about the same", "it grows"]),
-        explanation="Each step's Jacobian is I + J, and I + J can have norm above 1. A skip connection makes "
-                    "vanishing less likely, not impossible: I + J shrinks the gradient where J nearly cancels I "
-                    "(W<sub>a</sub> = −0.9·I with σ = identity gives 0.1·I per step).")
+        w, Choice(_growth, ["it shrinks", "it stays about the same", "it grows"]),
+        explanation=f"It grows, by a factor {fmt(growth)} over the {w.seq_len} steps (about "
+                    f"{fmt(growth ** (1 / w.seq_len))} per step): a skip connection does not pass the gradient "
+                    "unchanged. Each step's Jacobian is I + J, and I + J has norm above 1 where J adds to I. A skip "
+                    "connection makes vanishing less likely, not impossible: I + J shrinks the gradient where J "
+                    "nearly cancels I (W<sub>a</sub> = −0.9·I with σ = identity gives 0.1·I per step).")
 
 
 def _direction(w: GradientFlowWidget) -> str:
@@ -98,8 +110,8 @@ def why_tanh() -> Question:
         "reaching step 0 larger or smaller than tanh's?",
         GradientFlowWidget(scale=2.0, nonlinearity="relu"),
         Choice(_relu_against_tanh, ["larger than tanh's", "smaller than tanh's"]),
-        explanation="ReLU′ is 1 on every active unit, so nothing damps the factor, and nothing bounds the state: the "
-                    "forward pass explodes with the gradient. tanh saturates, and a saturated unit's slope near 0 "
+        explanation="ReLU′ is 1 on every active unit and 0 on the others: the active units pass the factor "
+                    "undamped, and nothing bounds the state: the forward pass explodes with the gradient. tanh saturates, and a saturated unit's slope near 0 "
                     "damps the growth; sigmoid′ ≤ ¼ makes the gradient vanish at every scale of the map.")
 
 
