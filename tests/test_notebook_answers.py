@@ -2,6 +2,7 @@
 
 Each row: the notebook, how the question sets the widget up, which sentence to read, and the words quoted in the
 answer (they must appear in both)."""
+import functools
 import html
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import rnn_widgets as rw
+from rnn_widgets.questions import ask, builders
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SENTENCE = "the cat sat on the mat and then it slept in the sun"
@@ -131,9 +133,17 @@ ANSWERS = [
 ]
 
 
+@functools.lru_cache(maxsize=None)
 def answers_text(name: str) -> str:
+    """What a student reads of the notebook's questions: its markdown (the collapsed answers) and each question's
+    prompt and explanation (rnn_widgets.questions)."""
     nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    texts = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    for number in range(1, len(builders(name)) + 1):
+        question = ask(name, number)
+        texts += [question.prompt, question.explanation_html]
+        question.close()
+    return "\n".join(texts)
 
 
 def shown(widget, key: str) -> str:
@@ -181,7 +191,7 @@ def test_the_skip_connections_vanishing_example():
     states, _ = backward_states(rnn, x, u)
     norms = states["a"][:, 0].norm(dim=-1)
     assert float(norms[0] / norms[-1]) == pytest.approx(1e-50, rel=1e-9)
-    assert "the gradient shrinks to 1e-50 of itself" in answers_text("05_gradient_flow")
+    assert "the gradient shrinks to 10⁻⁵⁰ of itself" in answers_text("05_gradient_flow")
     assert "cannot vanish" not in answers_text("05_gradient_flow")
     plain_default = rw.GradientFlowWidget().lines.y[0]
     assert plain_default[0] / plain_default[-1] > 1e-50  # "faster than the plain RNN's at the defaults"

@@ -123,9 +123,10 @@ def gradient_split() -> Question:
     l, unit = _step(w, run), _drawn_unit(w, run)
     halves = state_split(run, l)
     return Question(
-        f"The trained LSTM reads “{w.text}”; ℓ is the loss of predicting its last character. By the chain rule "
-        f"through §2's two equations, the gradient reaching c⁽ˡ⁺¹⁾ has two parts: one straight along c, "
-        f"dℓ/dc⁽ˡ⁺²⁾ ⊙ f⁽ˡ⁺¹⁾, and one through h⁽ˡ⁺¹⁾ = o ⊙ tanh(c⁽ˡ⁺¹⁾). At step l = {l}, for unit {unit} "
+        f"The trained LSTM reads “{w.text}”; ℓ is the loss of predicting its last character. The gradient "
+        f"reaching c⁽ˡ⁺¹⁾ has two parts: one straight along c, dℓ/dc⁽ˡ⁺²⁾ ⊙ f⁽ˡ⁺¹⁾, and one through "
+        f"h⁽ˡ⁺¹⁾ = o ⊙ tanh(c⁽ˡ⁺¹⁾). The notes do not write this split: it is the chain rule through §2's two "
+        f"equations, c⁽ˡ⁺²⁾ = c⁽ˡ⁺¹⁾ ⊙ f⁽ˡ⁺¹⁾ + i⁽ˡ⁺¹⁾ and h⁽ˡ⁺¹⁾ = o ⊙ tanh(c⁽ˡ⁺¹⁾). At step l = {l}, for unit {unit} "
         f"(the drawn cell's), which part is larger? And ∂ℓ/∂a⁽{l + 1}⁾ splits the same way, a = [c; h], each half "
         f"with the other held fixed: if the c half has size ‖∂ℓ/∂c‖ = {fmt(halves['norm_c'])} and the h half "
         f"‖∂ℓ/∂h‖ = {fmt(halves['norm_h'])} (all {halves['d_c']} units), what is the size of the whole, ‖∂ℓ/∂a‖?",
