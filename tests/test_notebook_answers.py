@@ -24,6 +24,13 @@ def generated(**settings):
     return w
 
 
+def greedy_stepped():
+    """The generation widget in greedy mode after one press of Step (one character)."""
+    w = rw.GenerationWidget(greedy=True)
+    w.generate(1)
+    return w
+
+
 def greedy_twice(w):
     w.generate(w.n_generate)
     first = w.summaries["entropy"].value
@@ -53,6 +60,9 @@ ANSWERS = [
      "first written to last: 100% to 10% (chance: 10%)"),
     ("04_generation", lambda: generated(temperature=3.0), "entropy", "3.06 nats per step"),
     ("04_generation", lambda: generated(temperature=0.3), "entropy", "0.503 nats per step"),
+    ("04_generation", greedy_stepped, "bars",
+     "'␣', the most likely character under the model (p = 0.51 at temperature 1)"),
+    ("04_generation", greedy_stepped, "bars", "the model's distribution has entropy 1.46 nats"),
     ("02_weight_sharing", lambda: rw.WeightSharingWidget(), "updates", "layer 12 13, layer 13 2, and layers 14–16 none"),
     ("02_weight_sharing", lambda: rw.WeightSharingWidget(), "lengths", "tied 96.8%, untied 98%"),
     ("02_weight_sharing", lambda: rw.WeightSharingWidget(), "lengths",

@@ -57,9 +57,10 @@ def greedy_loops() -> Question:
         "fallen into a loop, one stretch repeating again and again?",
         w, Choice(_loops, ["yes: a stretch repeats", "no loop yet"]),
         hide=[*w.figures, "output"],
-        explanation="Greedy is deterministic: once a context comes round again, everything after it repeats, and "
-                    "the sentence under the entropy plot names the stretch. Now try Reset and Generate N once: "
-                    "after 200 characters there is no loop yet.")
+        explanation="Greedy is deterministic: the next character depends only on the state, so once the state "
+                    "comes back close to an earlier one, the same characters follow and the text repeats. The "
+                    "sentence under the entropy plot names the stretch. Now try Reset and Generate N once: after "
+                    "200 characters there is no loop yet.")
     return _keep_generated(q, len(w.session.generated))
 
 
@@ -71,6 +72,7 @@ def _mean_entropy(w: GenerationWidget) -> float:
 def temperature_entropy() -> Question:
     w = _generated(1, temperature=3.0)
     V = len(w.session.model.vocab)
+    mean = _mean_entropy(w)
     q = Question(
         f"At <b>temperature 3</b>, {len(w.session.generated)} characters have been generated from the default "
         "prompt. What is the mean <b>entropy</b> per step, in nats, of the distributions they were drawn from? "
@@ -79,8 +81,10 @@ def temperature_entropy() -> Question:
         w, Number(_mean_entropy, unit="nats", abs=0.5, lo=0, hi=round(math.log(V), 2), label="Mean entropy"),
         hide=[*w.figures, "output"],
         explanation="Dividing the logits by T > 1 flattens the distribution toward uniform, so every step is "
-                    "uncertain and the text turns to noise. Now try temperature 0.3, Reset and Generate N: T < 1 "
-                    "sharpens it and the mean entropy falls to about half a nat.")
+                    "uncertain and the text turns to noise. It does not reach uniform: the mean entropy is "
+                    f"{fmt(mean)} nats, not ln {V} = {fmt(math.log(V))}, because logits divided by 3 still differ, "
+                    "and their gaps still favour some characters. Now try temperature 0.3, Reset and Generate N: "
+                    "T < 1 sharpens it and the mean entropy falls to about half a nat.")
     return _keep_generated(q, len(w.session.generated))
 
 
@@ -103,6 +107,7 @@ def _entropy(w: GenerationWidget) -> float:
 
 def greedy_uncertainty() -> Question:
     w = _generated(1, steps=1, greedy=True)
+    top, spread = _top_probability(w), _entropy(w)
     q = Question(
         "In greedy mode, after one press of <b>Step</b> from the default prompt: what probability did the model give "
         "the character greedy took, and what is the entropy (nats) of the model's distribution it was taken from?",
@@ -110,13 +115,15 @@ def greedy_uncertainty() -> Question:
         Number(_entropy, unit="nats", abs=0.5, lo=0, hi=4.2, label="Entropy of the distribution"),
         hide=[*w.figures, "output"],
         explanation="Greedy takes the top of the model's distribution, but the model itself is far from sure: "
-                    "the bars show its own distribution (temperature 1) with greedy's character highlighted. Now "
+                    f"it gave greedy's character p = {fmt(top)}, and its distribution has entropy {fmt(spread)} "
+                    "nats, not 0. The bars show that distribution (temperature 1) with greedy's character "
+                    "highlighted. Now "
                     "press Step a few more times and watch how the top's probability changes.")
     return _keep_generated(q, 1)
 
 
 # ---------------------------------------------------------------------- 4. the grey boxes
-PROMPT_CHARS = "the prompt's next characters, read in whatever the model predicts"
+PROMPT_CHARS = "the prompt's next characters"
 OPTIONS_4 = ["the model's most likely next characters", "characters sampled from the model", PROMPT_CHARS]
 
 
@@ -140,8 +147,9 @@ def grey_boxes() -> Question:
         w, Choice(_grey_boxes, OPTIONS_4),
         hide=[*w.figures, "output"],
         explanation="They are the prompt's own next characters: on the prompt, the next x is the prompt's next "
-                    "character whatever the model predicts, so the model is conditioned on the prompt (§1.4). Only "
-                    "the orange ŷ are sampled and fed back. Now press Step: the last box turns into a sampled ŷ.")
+                    "character whatever the model predicts, so the model is conditioned on the prompt (§1.4). The "
+                    "orange box, the last step's ŷ, shows \"?\" until Step is pressed: nothing is sampled yet. Now "
+                    "press Step: the orange box holds a sampled ŷ, fed back as the next x.")
     return _keep_generated(q, 0)
 
 
