@@ -175,10 +175,9 @@ def test_an_idle_students_server_is_culled(hub):
 INSTRUCTOR = "prof"
 POLLS_PREFIX = "services/rnn-widgets-polls/"
 POLL_NOTEBOOK = "class_poll.ipynb"
-#: the students' notebook: the kernel joins the poll the instructor has open (the hub sets RNN_WIDGETS_POLL_AUTO=1),
-#: then asks 05's first question
-POLL_CELLS = ["from rnn_widgets.polls import autojoin\njoined = autojoin()",
-              "from rnn_widgets.questions import ask\nask('05_gradient_flow', 1)"]
+#: the students' notebook, as the example notebooks ask a question: the first question joins the poll the instructor
+#: has open (the hub sets RNN_WIDGETS_POLL_AUTO=1; rnn_widgets.questions.ask)
+POLL_CELLS = ["from rnn_widgets.questions import ask\nask('05_gradient_flow', 1)"]
 
 
 def polls_settings(workdir: Path) -> dict:

@@ -666,11 +666,12 @@ def test_the_gallery_serves_the_poll_three_students_commit_and_answers_survive_k
                 prof.locator("#open").click()
                 code = _until(lambda: re.fullmatch(r"[A-Z0-9]{6}", prof.locator("#code").text_content() or "")
                               and prof.locator("#code").text_content(), 30, "a poll's code")
-                write_notebook(pages_dir / "poll.ipynb", [f"from rnn_widgets.polls import join\njoined = join({code!r})",
-                                                          "from rnn_widgets.questions import ask\nask('05_gradient_flow', 1)"])
+                # as the example notebooks ask a question; the page's ?poll=CODE joins the poll (questions.ask)
+                write_notebook(pages_dir / "poll.ipynb", ["from rnn_widgets.questions import ask\n"
+                                                          "ask('05_gradient_flow', 1)"])
                 students = [browser.new_page(viewport={"width": 1100, "height": 1400}) for _ in guesses]
                 for page in students:
-                    page.goto(g.page("poll.ipynb"), timeout=180_000)
+                    page.goto(g.page("poll.ipynb") + f"?poll={code}", timeout=180_000)
                 for page, guess in zip(students, guesses):
                     page.wait_for_selector(".rnn-question button:has-text('Commit')", timeout=240_000)
                     assert (f"Your answer is shared anonymously with your instructor (poll {code})."
