@@ -273,3 +273,12 @@ def test_06_q4_quotes_the_equations_split_of_a():
                   "0.178² + 0.094² = 0.201²"):
         assert words in answers_text("06_lstm_gates") and words in eq, words
     assert "d<sub>a</sub> = d<sub>c</sub> + d<sub>h</sub> = 8 + 8 = 16" in html.unescape(rw.LSTMGatesWidget().equation.value)
+
+
+def test_the_encoder_decoders_wrong_digits_are_past_the_trained_positions():
+    from rnn_widgets.core.tasks import MAX_LEN, shipped_accuracy_by_position
+
+    errors = 1 - np.asarray(shipped_accuracy_by_position("many-to-many (encoder-decoder)")["positions"][15])
+    assert MAX_LEN == 8 and f"{100 * errors[MAX_LEN:].sum() / errors.sum():.0f}" == "96"
+    assert "output positions 9–16, which the decoder never wrote in training (96% of the wrong digits are there)" \
+        in answers_text("03_topologies")

@@ -3,12 +3,15 @@ functions the widget itself uses (the shipped accuracies of core.tasks, the exam
 the unrolled diagram drawn from it)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.tasks import (
     MAX_LEN,
     run_topology,
     shipped_accuracy_by_length,
     shipped_accuracy_by_position,
 )
+from ..widgets.numbers import fmt
 from ..widgets.question import Choice, Number, Question
 from ..widgets.topologies import TopologiesWidget, topology_nodes
 
@@ -29,8 +32,15 @@ def _whole(w: TopologiesWidget) -> float:
     return float(100 * shipped_accuracy_by_position(w.topology)["whole"][_length(w) - 1])
 
 
+def _share_past_trained(w: TopologiesWidget) -> float:
+    """The share of the wrong digits written at output positions past the trained lengths (MAX_LEN + 1 …)."""
+    errors = 1 - np.asarray(shipped_accuracy_by_position(w.topology)["positions"][_length(w) - 1], dtype=float)
+    return float(errors[MAX_LEN:].sum() / errors.sum())
+
+
 def longer_than_trained() -> Question:
     w = TopologiesWidget(topology=ENCODER_DECODER, input_len=16)
+    share = _share_past_trained(w)
     return Question(
         f"The encoder-decoder (an LSTM encoder, then an LSTM decoder) was trained to reverse strings of 1 to "
         f"{MAX_LEN} digits, and on test strings of those lengths it made no mistake. Now it reads strings of {w.input_len} digits. "
@@ -40,11 +50,13 @@ def longer_than_trained() -> Question:
         Number(_accuracy, unit="%", abs=10, lo=0, hi=100, label="Digits right"),
         Number(_whole, unit="%", abs=5, lo=0, hi=100, label="Strings entirely right"),
         explanation=f"About 60% of the digits, and none of the strings. The wrong digits are the last it writes "
-                    "(the accuracy by output position falls from 100% to chance, 10%): the digit written last is the "
-                    f"one read first, and the encoder's one state must hold all {w.input_len} at once; trained on "
-                    f"at most {MAX_LEN}, it keeps the recent ones and loses the first. That is memory failing, not "
-                    "§1.2's warning about layers that are rarely trained: W is shared, so every step's weights learned "
-                    "from every example. Now move <b>Input length</b> from 8 to 16: the end of the green line falls.")
+                    "(the accuracy by output position falls from 100% to chance, 10%), and they are two things at "
+                    "once. They are the digits read first, which the encoder's one state must hold through all "
+                    f"{w.input_len} steps (trained on at most {MAX_LEN}); and they are output positions "
+                    f"{MAX_LEN + 1}–{w.input_len}, which the decoder never wrote in training ({fmt(100 * share, 2)}% "
+                    "of the wrong digits are there). These numbers cannot tell the two apart. Neither is §1.2's "
+                    "warning about layers that are rarely trained: W is shared, so every step's weights learned from "
+                    "every example. Now move <b>Input length</b> from 8 to 16: the end of the green line falls.")
 
 
 SUFFER = ["much less than the encoder-decoder", "about as much as the encoder-decoder",
