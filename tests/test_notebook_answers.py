@@ -282,3 +282,23 @@ def test_the_encoder_decoders_wrong_digits_are_past_the_trained_positions():
     assert MAX_LEN == 8 and f"{100 * errors[MAX_LEN:].sum() / errors.sum():.0f}" == "96"
     assert "output positions 9–16, which the decoder never wrote in training (96% of the wrong digits are there)" \
         in answers_text("03_topologies")
+
+
+# ---------------------------------------------------------------------- numbers a question's explanation computes
+COMPUTED = [
+    ("03_topologies", 1, "output positions 9–16, which the decoder never wrote in training (96% of the wrong digits "
+                         "are there)"),
+    ("06_lstm_gates", 2, "o · tanh′(c⁽³⁰⁾) = 0.881 × 0.727 = 0.641"),
+    ("06_lstm_gates", 2, "0.58 × 0.641 = 0.372"),
+    ("06_lstm_gates", 5, "summed over c⁽¹⁾ … c⁽⁴⁰⁾ and all 128 units, 49% of the gradient's size comes straight along c"),
+]
+
+
+@pytest.mark.parametrize("name, number, words", COMPUTED, ids=[f"{c[0]}/{c[1]}:{c[2][:30]}" for c in COMPUTED])
+def test_the_answer_quotes_what_the_question_computes(name, number, words):
+    question = ask(name, number)
+    explanation = html.unescape(question.explanation_html)
+    question.close()
+    assert words in explanation
+    nb = nbformat.read(EXAMPLES / f"{name}.ipynb", as_version=4)
+    assert any(words in c.source for c in nb.cells if c.cell_type == "markdown"), f"{name} no longer quotes {words!r}"

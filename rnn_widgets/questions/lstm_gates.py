@@ -5,9 +5,17 @@ import math
 
 from ..widgets.lstm_gates import LSTMGatesWidget
 from ..widgets.lstm_runs import gates_run, small_char_model
-from ..widgets.lstm_split import lstm_gradient_split, state_split
+from ..widgets.lstm_split import along_share, lstm_gradient_split, state_split
 from ..widgets.numbers import fmt
 from ..widgets.question import Choice, Number, Question
+
+
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _up(n: int) -> str:
+    """``n`` in superscript digits, as the widget writes step numbers (c⁽³¹⁾)."""
+    return str(n).translate(_SUPERSCRIPT)
 
 
 def _run(w: LSTMGatesWidget):
@@ -63,6 +71,10 @@ def _decades(w: LSTMGatesWidget) -> float:
 
 def against_plain_rnn() -> Question:
     w = LSTMGatesWidget()
+    run = _run(w)
+    f = run.trace.values["f"][:, 0].double()  # unit 0's forget gate at each step
+    o, c = float(run.trace.values["o"][-1, 0]), float(run.trace.values["c"][-1, 0])
+    kept, slope = float(f.prod()), 1 - math.tanh(c) ** 2
     return Question(
         "At the defaults (forget gate f ≈ 0.98, 30 steps), whose gradient back at step 0 is larger: the LSTM's cell "
         "state's ‖dℓ/dc⁽⁰⁾‖ or a plain tanh RNN's ‖dℓ/da⁽⁰⁾‖ (an untrained random one of the same size: nothing is "
@@ -70,14 +82,17 @@ def against_plain_rnn() -> Question:
         w, Choice(_larger, ["the LSTM's ‖dℓ/dc⁽⁰⁾‖", "the plain RNN's ‖dℓ/da⁽⁰⁾‖"], label="Larger"),
         Number(_decades, abs=1, lo=-40, hi=40, label="log₁₀(LSTM's ÷ RNN's)"),
         explanation="c is only scaled by f and added to, so the gradient along it is a product of forget gates "
-                    "(0.98 per step), not of Jacobians through a squashing nonlinearity: the LSTM's is 0.372, the "
-                    "RNN's about 10⁻⁶.")
+                    f"({fmt(float(f.mean()))} per step), not of Jacobians through a squashing nonlinearity. The "
+                    f"LSTM's is the product of unit 0's forget gates over the {f.numel()} steps, {fmt(kept)}, times "
+                    f"o · tanh′(c⁽{_up(f.numel())}⁾) = {fmt(o)} × {fmt(slope)} = {fmt(o * slope)} at the last step (ℓ is "
+                    f"unit 0 of h = o ⊙ tanh c): {fmt(kept)} × {fmt(o * slope)} = {fmt(kept * o * slope)}, the "
+                    f"widget's {fmt(float(run.flow[0]))}. The RNN's is about 10⁻⁶.")
 
 
 # ---------------------------------------------------------------------- 3. does the output gate matter?
 NEAR = 0.05  # nats/char: "about as well"
-OPTIONS_3 = [f"much worse (more than {NEAR} nats/char above the LSTM)", f"about as well (within {NEAR} nats/char)",
-             f"much better (more than {NEAR} nats/char below the LSTM)"]
+OPTIONS_3 = [f"worse (more than {NEAR} nats/char above the LSTM)", f"about as well (within {NEAR} nats/char)",
+             f"better (more than {NEAR} nats/char below the LSTM)"]
 
 
 def _gru_against_lstm(w: LSTMGatesWidget) -> str:
@@ -122,17 +137,23 @@ def gradient_split() -> Question:
     run = _run(w)
     l, unit = _step(w, run), _drawn_unit(w, run)
     halves = state_split(run, l)
+    split = lstm_gradient_split(run, l, unit)
     return Question(
         f"The trained LSTM reads “{w.text}”; ℓ is the loss of predicting its last character. The gradient "
         f"reaching c⁽ˡ⁺¹⁾ has two parts: one straight along c, dℓ/dc⁽ˡ⁺²⁾ ⊙ f⁽ˡ⁺¹⁾, and one through "
         f"h⁽ˡ⁺¹⁾ = o ⊙ tanh(c⁽ˡ⁺¹⁾). The notes do not write this split: it is the chain rule through §2's two "
         f"equations, c⁽ˡ⁺²⁾ = c⁽ˡ⁺¹⁾ ⊙ f⁽ˡ⁺¹⁾ + i⁽ˡ⁺¹⁾ and h⁽ˡ⁺¹⁾ = o ⊙ tanh(c⁽ˡ⁺¹⁾). At step l = {l}, for unit {unit} "
-        f"(the drawn cell's), which part is larger? And ∂ℓ/∂a⁽{l + 1}⁾ splits the same way, a = [c; h], each half "
+        f"(the drawn cell's), dℓ/dc⁽{_up(l + 2)}⁾ = {fmt(split['dc2'])}, f⁽{_up(l + 1)}⁾ = {fmt(split['f1'])}, "
+        f"dℓ/dh⁽{_up(l + 1)}⁾ = {fmt(split['dh1'])}, o = {fmt(split['o'])} and tanh′(c⁽{_up(l + 1)}⁾) = "
+        f"{fmt(split['slope'])}: which part is larger? And ∂ℓ/∂a⁽{_up(l + 1)}⁾ splits the same way, a = [c; h], each half "
         f"with the other held fixed: if the c half has size ‖∂ℓ/∂c‖ = {fmt(halves['norm_c'])} and the h half "
         f"‖∂ℓ/∂h‖ = {fmt(halves['norm_h'])} (all {halves['d_c']} units), what is the size of the whole, ‖∂ℓ/∂a‖?",
         w, Choice(_larger_part, [ALONG, THROUGH], label="The larger part"),
         Number(_whole, rel=0.05, lo=0, hi=10, label="‖∂ℓ/∂a‖"),
-        explanation=f"The two halves are orthogonal parts of one vector of d<sub>a</sub> = d<sub>c</sub> + "
+        explanation=f"Along c: {fmt(split['dc2'])} × {fmt(split['f1'])} = {fmt(split['direct'])}; through h: "
+                    f"{fmt(split['dh1'])} × {fmt(split['o'])} × {fmt(split['slope'])} = {fmt(split['through_h'])}; "
+                    f"the part {'along c' if abs(split['direct']) > abs(split['through_h']) else 'through h'} is the "
+                    "larger. The two halves of ∂ℓ/∂a are orthogonal parts of one vector of d<sub>a</sub> = d<sub>c</sub> + "
                     f"d<sub>h</sub> = {halves['d_a']} numbers, so their squared sizes add: ‖∂ℓ/∂a‖² = ‖∂ℓ/∂c‖² + "
                     "‖∂ℓ/∂h‖² (not the sizes themselves). Which path carries more depends on the step and the unit: "
                     "now try step 9, where almost all of it comes through h, and read the last sentence under the "
@@ -149,6 +170,8 @@ def _carries(w: LSTMGatesWidget) -> str:
 
 def real_text() -> Question:
     w = LSTMGatesWidget(source="text")
+    run = _run(w)
+    share, units, steps = along_share(run)
     return Question(
         f"On text (“{w.text}”), the LSTM and a one-layer tanh RNN of the same width were both trained on "
         "Shakespeare under one protocol, and ℓ is the loss they were trained on: predicting the text's last "
@@ -158,8 +181,9 @@ def real_text() -> Question:
         w, Choice(_carries, CARRIES, label="Does it?"),
         Number(_decades, abs=1, lo=-40, hi=40, label="log₁₀(LSTM's ÷ RNN's)"),
         explanation="The RNN's gradient is a product of one Jacobian through tanh per character; the LSTM's has a "
-                    "second path, along c, scaled only by the forget gates, and about half of its size takes that "
-                    "path (question 4). Training does not give the RNN such a path.")
+                    "second path, along c, scaled only by the forget gates: summed over c⁽¹⁾ … "
+                    f"c⁽{_up(steps)}⁾ and all {units} units, {fmt(100 * share, 2)}% of the gradient's size comes straight "
+                    "along c (question 4). Training does not give the RNN such a path.")
 
 
 QUESTIONS = [forget_gate, against_plain_rnn, output_gate, gradient_split, real_text]
