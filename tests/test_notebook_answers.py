@@ -291,6 +291,11 @@ COMPUTED = [
     ("06_lstm_gates", 2, "o · tanh′(c⁽³⁰⁾) = 0.881 × 0.727 = 0.641"),
     ("06_lstm_gates", 2, "0.58 × 0.641 = 0.372"),
     ("06_lstm_gates", 5, "summed over c⁽¹⁾ … c⁽⁴⁰⁾ and all 128 units, 49% of the gradient's size comes straight along c"),
+    ("07_text_memory", 1, "unit 24's h has r = +0.79 with the position in the line (its c: +0.85), and where c "
+                          "reaches 1.64, h reaches only 0.928"),
+    ("07_text_memory", 3, "1.5 and 1.62 times as far"),
+    ("07_text_memory", 4, "At d = 142 this is beyond the training window: it shows how the models compute, not what "
+                          "they learned."),
 ]
 
 
