@@ -7,8 +7,9 @@ builds it offline: the widgets' static pages with local JavaScript (:func:`rnn_w
 the book's ``_static/widgets/``, each section's questions into ``_questions/NOTEBOOK.md``, then ``jupyter-book
 build`` on a copy of the folder (the checkout is left as it is); the HTML goes to ``--out``.
 
-Questions come from :func:`questions_markdown`, the one place that reads them: today the example notebooks' own
-question cells (each ``### N. …`` heading, the question's text, its folded answer).
+Questions come from :func:`questions_markdown`, the one place that reads them: the example notebooks' question
+cells (each ``### N. …`` heading, its folded answer), each ``ask(…)`` cell becoming an iframe of that question's
+static page (:mod:`rnn_widgets.static_questions`: predict, commit, then see, with no kernel).
 """
 from __future__ import annotations
 
@@ -80,26 +81,28 @@ def _plain_math(text: str) -> str:
     return re.sub(r"\$([^$\n]+)\$", one, text)
 
 
-def _asked_prompt(code: str) -> str | None:
-    """The text of the question an ``ask("NOTEBOOK", N)`` cell builds (issue 23's commit-then-reveal
-    questions), or None for any other cell."""
-    m = re.search(r"""\bask\(\s*["']([\w-]+)["']\s*,\s*(\d+)\s*\)""", code)
-    if not m:
-        return None
-    from .questions import ask
-
-    question = ask(m.group(1), int(m.group(2)))
-    try:
-        return getattr(question, "prompt", None)
-    finally:
-        question.close()
+ASKED = re.compile(r"""\bask\(\s*["']([\w-]+)["']\s*,\s*(\d+)\s*\)""")
 
 
-def questions_markdown(notebook: Path) -> str:
-    """The notebook's questions as the course page shows them: each ``### N. …`` heading, then its text (the
-    markdown under it, or the prompt of the question an ``ask(…)`` cell builds), the answer kept folded in its
-    ``<details>``. The page's widget may keep fewer controls live than a question names: the page says where
-    they all are (the notebook)."""
+def _asked(code: str) -> tuple[str, int] | None:
+    """(notebook, number) of the question an ``ask("NOTEBOOK", N)`` cell builds, or None for any other cell."""
+    m = ASKED.search(code)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def _question_frame(notebook: str, number: int, pages: str) -> str:
+    """The question's static page in a self-sizing iframe (embed.js sets its height)."""
+    return ("```{raw} html\n"
+            f"<iframe class=\"rnn-question-frame\" src=\"{pages}/{notebook}-q{number}.html\" "
+            f"title=\"Question {number}: predict, commit, then see\" style=\"width:100%;height:360px;border:0\">"
+            "</iframe>\n```")
+
+
+def questions_markdown(notebook: Path, pages: str = "_static/widgets") -> str:
+    """The notebook's questions as the course page shows them: each ``### N. …`` heading, then the question (the
+    static page of the question an ``ask(…)`` cell builds, in ``pages``, embedded; or the markdown under the
+    heading), the answer kept folded in its ``<details>``. The page's widget may keep fewer controls live than
+    a question names: the page says where they all are (the notebook)."""
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     out, inside = [], False
     for cell in cells:
@@ -108,9 +111,9 @@ def questions_markdown(notebook: Path) -> str:
             inside = True
             out.append("#" + source.strip())  # one level below the page's "Questions"
         elif inside and cell["cell_type"] == "code":
-            prompt = _asked_prompt(source)
-            if prompt:
-                out.append(prompt)
+            asked = _asked(source)
+            if asked:
+                out.append(_question_frame(*asked, pages))
         elif inside and cell["cell_type"] == "markdown":
             if source.startswith(("# ", "## ")):
                 inside = False
@@ -127,6 +130,8 @@ def build_course_site(out: str | Path, source: str | Path | None = None, noteboo
                       log=print) -> dict:
     """Build the course site into ``out`` (its HTML; index.html first), offline. Returns timings and sizes."""
     from .export import export_site
+    from .questions import builders
+    from .static_questions import export_questions
 
     if importlib_missing("jupyter_book"):
         raise ValueError("the course site needs Jupyter Book 1: pip install 'jupyter-book>=1,<2' "
@@ -142,8 +147,11 @@ def build_course_site(out: str | Path, source: str | Path | None = None, noteboo
         start = time.perf_counter()
         names = [w for s in SECTIONS for w in s.widgets]
         export_site(book / "_static" / "widgets", names, js="local")
+        asked = [(nb, n) for section in SECTIONS for nb in section.notebooks
+                 for n in range(1, len(builders(nb)) + 1)]
+        export_questions(book / "_static" / "widgets", asked, js="local")
         timings["export_s"] = time.perf_counter() - start
-        log(f"exported {len(names)} widget pages in {timings['export_s']:.0f} s")
+        log(f"exported {len(names)} widget pages and {len(asked)} question pages in {timings['export_s']:.0f} s")
         (book / "_questions").mkdir(exist_ok=True)
         for section in SECTIONS:
             for nb in section.notebooks:

@@ -14,6 +14,7 @@ from static_pages import can_go_forward, move_knob
 
 from rnn_widgets.cli import main as cli
 from rnn_widgets.course_site import _EXTERNAL, SECTIONS, questions_markdown
+from rnn_widgets.questions import ask, builders
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "tests" / "artifacts" / "course-site"
@@ -52,6 +53,8 @@ def test_one_page_per_section_with_its_widgets_and_questions(site):
 def test_questions_come_from_the_notebooks():
     text = questions_markdown(ROOT / "examples" / "06_lstm_gates.ipynb")
     assert text.count("#### ") >= 3 and "<details>" in text and "examples/06_lstm_gates.ipynb" in text
+    frames = [f'src="_static/widgets/06_lstm_gates-q{n}.html"' for n in range(1, len(builders("06_lstm_gates")) + 1)]
+    assert all(f in text for f in frames), "each question is its commit-then-reveal static page"
     assert "$" not in text  # inline math as text: the site loads no MathJax
 
 
@@ -99,6 +102,33 @@ def assert_no_inner_scrollbar(page, frames, where: str) -> None:
                                " e.scrollWidth, e.clientWidth]; }")
         assert inner[0] <= inner[1] + 1, f"{where}: {frame.url} scrolls inside, height {inner[0]} in {inner[1]}"
         assert inner[2] <= inner[3] + 1, f"{where}: {frame.url} scrolls sideways, width {inner[2]} in {inner[3]}"
+
+
+@needs_browser
+@pytest.mark.browser
+def test_a_question_on_a_section_page_hides_its_figures_until_commit(browser):
+    """§1.5's first question, in its iframe on the page: hidden, committed, the truth shown, the figures drawn."""
+    url, page = browser
+    page.set_viewport_size({"width": WIDTHS[0], "height": 900})
+    page.goto(f"{url}s1-5-gradients.html", timeout=60_000)
+    assert page.locator("iframe.rnn-question-frame").count() == len(builders("05_gradient_flow"))
+    element = page.locator("iframe.rnn-question-frame").first
+    element.scroll_into_view_if_needed()
+    frame = element.element_handle().content_frame()
+    frame.wait_for_selector(".rnn-q-pending .bqplot", state="attached", timeout=60_000)
+    shown = "() => Array.from(document.querySelectorAll('.bqplot')).some(f => getComputedStyle(f).visibility " \
+            "=== 'visible' && f.getBoundingClientRect().height > 50)"
+    assert not frame.evaluate(shown)
+    question = ask("05_gradient_flow", 1)
+    truth = question.entries[0].show(question.truths[0])
+    question.close()
+    frame.fill("input[type=text]", truth)
+    frame.click(".rnn-q-commit")
+    assert f"the widget computes {truth} in this state. ✓ Right" in frame.text_content(".rnn-q-result")
+    frame.wait_for_function(shown, timeout=10_000)
+    page.wait_for_timeout(600)  # the iframe takes the revealed page's height
+    inner = frame.evaluate("() => [document.documentElement.scrollHeight, document.documentElement.clientHeight]")
+    assert inner[0] <= inner[1] + 1, f"the question's iframe scrolls inside: {inner}"
 
 
 @needs_browser
