@@ -17,6 +17,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..core.device import resolve_device
 from .a11y import Accessibility
+from .numbers import fmt  # noqa: F401 - re-exported: one way to write a number a student reads (numbers.py)
 
 #: Okabe–Ito: distinguishable with every common form of colour blindness; its orange darkened (#E69F00 →
 #: #D27800) to 3:1 against the page, as lines and bars need (WCAG 1.4.11). It then nears the vermillion (5) for a
@@ -34,18 +35,6 @@ DISPLAY_LIMIT = 1e30
 def esc(text: object) -> str:
     """Escape text for an HTML widget: what a student types never becomes markup."""
     return html.escape(str(text), quote=True)
-
-
-def fmt(x: float, digits: int = 3) -> str:
-    """A short, readable number: 0.123, 4.5e-07, 1.2e+31; 100 and 1234 written out, never 1e+02."""
-    if not math.isfinite(x):
-        return "∞" if x > 0 else ("−∞" if x < 0 else "NaN")
-    if x == 0:
-        return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        short = f"{x:.{digits}g}"
-        return f"{x:.0f}" if "e" in short else short
-    return f"{x:.{max(1, digits - 1)}e}"
 
 
 def finite(values, limit: float = DISPLAY_LIMIT) -> np.ndarray:
