@@ -356,3 +356,42 @@ WATCH_PICTURE = """new MutationObserver((_, observer) => {
                            said: caption ? caption.textContent : '' };
   observer.disconnect();
 }).observe(document, { subtree: true, childList: true });"""
+
+
+@contextlib.contextmanager
+def jupyter_server(work: Path, log: Path, theme: str | None = None):
+    """Notebook 7 and JupyterLab on ``work`` (no token; JupyterLab's news toast off, ``theme`` e.g. "JupyterLab
+    Dark"); yields the base URL. The app is exposed in the page as ``window.jupyterapp`` (see :func:`run_all`)."""
+    import json
+    import os
+
+    apputils = work / "settings" / "@jupyterlab" / "apputils-extension"
+    apputils.mkdir(parents=True, exist_ok=True)
+    (apputils / "notification.jupyterlab-settings").write_text('{"fetchNews":"false","checkForUpdates":false}')
+    if theme:
+        (apputils / "themes.jupyterlab-settings").write_text(json.dumps({"theme": theme}))
+    port = free_port()
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "notebook", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+             "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
+             "--JupyterNotebookApp.expose_app_in_browser=True", "--LabApp.expose_app_in_browser=True"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=work)
+        try:
+            wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            stop_process(proc)
+
+
+def run_all(page, url: str, timeout: int = 120_000) -> None:
+    """Open a notebook in JupyterLab or Notebook 7 and run all its cells once its kernel really answers (the
+    "Idle" indicator comes first, and a Run All sent then is silently dropped)."""
+    page.goto(url, timeout=timeout)
+    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
+            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
+    page.wait_for_function(ready, timeout=timeout)
+    page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
+        await sc.ready; await sc.session.kernel.info; }""")
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

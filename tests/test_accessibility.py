@@ -437,30 +437,13 @@ def test_static_page_keyboard_and_announcement(audits, browser, name):
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory):
     """One Jupyter server with Notebook 7 and JupyterLab, a notebook of one lesson widget; yields its base URL."""
-    import subprocess
-    import sys
-
-    from browser_support import free_port, stop_process, wait_for_url, write_notebook
+    from browser_support import jupyter_server, write_notebook
 
     pytest.importorskip("notebook", minversion="7")
     work = tmp_path_factory.mktemp("jupyter")
-    settings = work / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews":"false","checkForUpdates":false}')
     write_notebook(work / "keys.ipynb", ["from rnn_widgets import WeightSharingWidget\nWeightSharingWidget()"])
-    port = free_port()
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
-    with open(ARTIFACTS / "jupyter.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "notebook", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
-             "--JupyterNotebookApp.expose_app_in_browser=True", "--LabApp.expose_app_in_browser=True"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
-        try:
-            wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
-            yield f"http://127.0.0.1:{port}/"
-        finally:
-            stop_process(proc)
+    with jupyter_server(work, ARTIFACTS / "jupyter.log") as base:
+        yield base
 
 
 @needs_browser
@@ -472,13 +455,9 @@ def test_keys_reach_the_widget_in_notebook7_and_jupyterlab(browser, jupyter, fro
     change the figures (not the active cell), and Enter on a toggle button presses it (not edit mode): JupyterLab
     binds these keys to notebook commands, and Notebook 7 lets them through to a plain ipywidgets slider not at
     all (docs/accessibility.md, known gaps)."""
-    browser.goto(f"{jupyter}{front_end}/keys.ipynb", timeout=120_000)
-    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
-            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
-    browser.wait_for_function(ready, timeout=120_000)
-    browser.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
-        await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
-    browser.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    from browser_support import run_all
+
+    run_all(browser, f"{jupyter}{front_end}/keys.ipynb")
     browser.wait_for_function("document.querySelectorAll('.rnn-widget .bqplot .line, .rnn-widget .bqplot rect')"
                               ".length > 0", timeout=180_000)
     browser.wait_for_timeout(2000)

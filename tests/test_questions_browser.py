@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 from a11y_support import failing, run_axe
-from browser_support import chromium_page, free_port, skip_module_without_browser, stop_process, wait_for_url
+from browser_support import (
+    chromium_page,
+    free_port,
+    jupyter_server,
+    run_all,
+    skip_module_without_browser,
+    stop_process,
+    wait_for_url,
+    write_notebook,
+)
 
 from rnn_widgets.questions import ask, builders
 from rnn_widgets.widgets.question import Choice
@@ -44,16 +53,15 @@ def server(tmp_path_factory):
     for nb in NOTEBOOKS:
         shutil.copy(ROOT / "examples" / f"{nb}.ipynb", folder)
     port = free_port()
-    log = open(folder / "voila.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "voila", str(folder), "--no-browser", f"--port={port}",
-                             "--Voila.ip=127.0.0.1", "--show_tracebacks=True"], stdout=log,
-                            stderr=subprocess.STDOUT, cwd=folder)
-    try:
-        wait_for_url(f"http://127.0.0.1:{port}/voila/static/voila.js")
-        yield f"http://127.0.0.1:{port}/voila/render/"
-    finally:
-        stop_process(proc)
-        log.close()
+    with open(folder / "voila.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "voila", str(folder), "--no-browser", f"--port={port}",
+                                 "--Voila.ip=127.0.0.1", "--show_tracebacks=True"], stdout=log,
+                                stderr=subprocess.STDOUT, cwd=folder)
+        try:
+            wait_for_url(f"http://127.0.0.1:{port}/voila/static/voila.js")
+            yield f"http://127.0.0.1:{port}/voila/render/"
+        finally:
+            stop_process(proc)
 
 
 @pytest.fixture(scope="module")
@@ -125,38 +133,14 @@ def test_questions_hide_then_reveal_the_widgets_truth(server, page, notebook):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """JupyterLab on a notebook asking question 1 of 05; yields the notebook's URL."""
-    import os
-
-    from browser_support import write_notebook
-
     work = tmp_path_factory.mktemp("lab")
-    settings = work / "settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews":"false","checkForUpdates":false}')
     write_notebook(work / "q.ipynb", ['from rnn_widgets.questions import ask\nask("05_gradient_flow", 1)'])
-    port = free_port()
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
-    log = open(work / "lab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-         "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
-         "--LabApp.expose_app_in_browser=True"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
-    try:
-        wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
-        yield f"http://127.0.0.1:{port}/lab/tree/q.ipynb"
-    finally:
-        stop_process(proc)
-        log.close()
+    with jupyter_server(work, work / "lab.log") as base:
+        yield f"{base}lab/tree/q.ipynb"
 
 
 def test_a_question_commits_from_the_keyboard_in_jupyterlab(lab, page):
-    page.goto(lab, timeout=120_000)
-    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
-            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
-    page.wait_for_function(ready, timeout=120_000)
-    page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
-        await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all(page, lab)
     page.wait_for_selector(".rnn-question-host .rnn-question input[type=text]", timeout=180_000)
     page.wait_for_timeout(2000)
     host = page.query_selector(".rnn-question-host")
