@@ -15,13 +15,12 @@ values.yaml register it as ``rnn-widgets-polls``, at ``/services/rnn-widgets-pol
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import time
 import urllib.parse
 
-from .service import Service, handlers
+from .service import Service, handlers, serve_forever
 from .store import Store
 
 SERVICE_NAME = "rnn-widgets-polls"
@@ -136,17 +135,10 @@ def main() -> None:
     store = Store(os.environ.get("RNN_WIDGETS_POLLS_DB") or f"sqlite:///{os.path.abspath('rnn-widgets-polls.sqlite')}")
     group = os.environ.get(INSTRUCTORS_ENV) or DEFAULT_INSTRUCTORS
 
-    async def serve():
-        app = make_hub_app(store, prefix, group, show_names=os.environ.get("RNN_WIDGETS_POLL_SHOW_NAMES") == "1")
-        app.listen(bind.port or 80, bind.hostname or "127.0.0.1")
-        print(f"rnn-widgets polls: hub service at {prefix} (listening on {bind.netloc}), store {store.url}, "
-              f"instructors: members of the hub group {group!r}", flush=True)
-        await asyncio.Event().wait()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    app = make_hub_app(store, prefix, group, show_names=os.environ.get("RNN_WIDGETS_POLL_SHOW_NAMES") == "1")
+    serve_forever(app, bind.port or 80, bind.hostname or "127.0.0.1",
+                  f"rnn-widgets polls: hub service at {prefix} (listening on {bind.netloc}), store {store.url}, "
+                  f"instructors: members of the hub group {group!r}")
 
 
 if __name__ == "__main__":

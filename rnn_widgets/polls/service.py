@@ -628,19 +628,25 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     store = Store(args.db or default_db())
 
+    app = make_app(store, args.prefix, show_names=args.show_names, per_student=args.per_student,
+                   per_client=args.per_client, joins_per_client=args.joins_per_client)
+    serve_forever(app, args.port, args.ip,
+                  f"rnn-widgets polls: serving on http://{args.ip}:{args.port}{args.prefix} (store {store.url}); "
+                  f"instructor's view: http://{args.ip}:{args.port}{args.prefix}?key={app.poll_service.policy.key}")
+
+
+def serve_forever(app, port: int, host: str, banner: str) -> None:
+    """Listen on ``host:port``, print ``banner``, serve until interrupted (the standalone and the hub service)."""
     async def serve():
-        app = make_app(store, args.prefix, show_names=args.show_names, per_student=args.per_student,
-                       per_client=args.per_client, joins_per_client=args.joins_per_client)
-        app.listen(args.port, args.ip)
-        print(f"rnn-widgets polls: serving on http://{args.ip}:{args.port}{args.prefix} (store {store.url}); "
-              f"instructor's view: http://{args.ip}:{args.port}{args.prefix}?key={app.poll_service.policy.key}",
-              flush=True)
+        app.listen(port, host)
+        print(banner, flush=True)
         await asyncio.Event().wait()
 
     try:
         asyncio.run(serve())
     except KeyboardInterrupt:
         pass
+
 
 if __name__ == "__main__":
     sys.exit(main())
