@@ -163,18 +163,21 @@ AUDIT_JS = r"""([overlap, minText]) => {
     // scrolls, unless the figure keeps its width (charts.keep_width: a min-width) inside a box that scrolls
     // sideways, by design (a diagram whose texts were placed for its width)
     let cut = null, scrolls = false;
-    const keeps = parseFloat(getComputedStyle(fig).minWidth) > 0;
+    const keeps = parseFloat(getComputedStyle(fig).minWidth) >= fr.width - 1;
+    // what bqplot drew, which may be wider than the figure's box where it was not redrawn at the box's width
+    const drawn = Math.max(fr.right, ...Array.from(fig.querySelectorAll(':scope > svg'))
+      .map(s => s.getBoundingClientRect().right));
     for (let n = fig.parentElement; n && n !== document.documentElement; n = n.parentElement) {
       const s = getComputedStyle(n);
       if (s.overflowX === 'visible') continue;
       const right = n.getBoundingClientRect().left + n.clientLeft + n.clientWidth;
-      if (fr.right <= right + 3) continue;  // ipywidgets gives every widget a 2-px margin
+      if (drawn <= right + 3) continue;  // ipywidgets gives every widget a 2-px margin
       if (keeps && /(auto|scroll)/.test(s.overflowX)) { scrolls = true; break; }
-      cut = `cut at ${Math.round(right)} px (figure from ${Math.round(fr.left)} to ${Math.round(fr.right)} px)`;
+      cut = `cut at ${Math.round(right)} px (figure from ${Math.round(fr.left)} to ${Math.round(drawn)} px)`;
       break;
     }
-    if (!cut && !scrolls && fr.right > window.innerWidth + 3)
-      cut = `its right edge at ${Math.round(fr.right)} px, past the ${window.innerWidth}-px window`;
+    if (!cut && !scrolls && drawn > window.innerWidth + 3)
+      cut = `its right edge at ${Math.round(drawn)} px, past the ${window.innerWidth}-px window`;
     out.push({title, labels: boxes.length, overlaps, keys, crossed: Array.from(crossed), ticks, legend, small,
               cut, width: window.innerWidth});
   }

@@ -78,11 +78,12 @@ SURFACE_CSS = """
 """
 
 #: A narrow window (issue 24, item 6): figures side by side wrap under each other instead of running past the
-#: right edge, and a figure wider than its column narrows to it (bqplot redraws it at the new width); a diagram
+#: right edge, and a figure wider than its column narrows to it (bqplot redraws it at the new width), down to
+#: 300 px, below which its box scrolls sideways (a figure squeezed narrower cannot hold its labels); a diagram
 #: that keeps its width (charts.keep_width, a min-width) still scrolls sideways in its own box.
 NARROW_CSS = """
 .rnn-widget .widget-hbox:has(.bqplot.figure) { flex-wrap: wrap; }
-.rnn-widget .bqplot.figure { max-width: 100% !important; }
+.rnn-widget .bqplot.figure { max-width: 100% !important; min-width: 300px; }
 """
 
 CORE = r"""
