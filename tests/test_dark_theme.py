@@ -27,7 +27,7 @@ from browser_support import (
     wait_for_url,
     write_notebook,
 )
-from legibility import contrast, low_contrast
+from legibility import audit, checks, contrast, low_contrast, prose
 
 from rnn_widgets import WIDGETS
 
@@ -64,7 +64,7 @@ def lab(tmp_path_factory):
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
              "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
-             "--LabApp.expose_app_in_browser=True"],
+             "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True"],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
         try:
             wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
@@ -73,21 +73,27 @@ def lab(tmp_path_factory):
             stop_process(proc)
 
 
+def run_notebook(page, url: str) -> None:
+    """Open the notebook (JupyterLab or Notebook 7), run all its cells once the kernel answers, wait for every
+    widget's figures."""
+    page.goto(url, timeout=180_000)
+    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
+            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
+    page.wait_for_function(ready, timeout=180_000)
+    page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
+        await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {len(WIDGETS)} && "
+                           f"document.querySelectorAll('.rnn-widget .bqplot.figure').length >= {2 * len(WIDGETS)}",
+                           timeout=300_000)
+    page.wait_for_timeout(4000)  # bqplot's transitions
+
+
 @pytest.fixture(scope="module")
 def page(lab):
     """The notebook run in JupyterLab (dark theme), every widget drawn."""
     with chromium_page(width=1280, height=2600) as page:  # tall enough to hold a whole widget
-        page.goto(lab, timeout=180_000)
-        ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
-                "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
-        page.wait_for_function(ready, timeout=180_000)
-        page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
-            await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
-        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {len(WIDGETS)} && "
-                               f"document.querySelectorAll('.rnn-widget .bqplot.figure').length >= {2 * len(WIDGETS)}",
-                               timeout=300_000)
-        page.wait_for_timeout(4000)  # bqplot's transitions
+        run_notebook(page, lab)
         yield page
 
 
@@ -100,14 +106,19 @@ def theme(page, name: str) -> None:
         page.wait_for_timeout(1500)
 
 
+def screenshots_at(page, name: str, width: int, tag: str = "") -> None:
+    for k, widget in enumerate(page.locator(".rnn-widget").all()):
+        widget.screenshot(path=str(ARTIFACTS / f"{name}_{width}{tag}_{k}_{list(WIDGETS)[k]}.png"))
+
+
 def screenshots(page, name: str) -> None:
     """Every widget at 1280 px, then at 600 px (for looking at by eye; tests/artifacts/dark_theme)."""
     size = page.viewport_size
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the file browser, as a student would at 600 px
     for width in (1280, 600):
         page.set_viewport_size({"width": width, "height": size["height"]})
         page.wait_for_timeout(1500)  # bqplot redraws a figure whose box changed
-        for k, widget in enumerate(page.locator(".rnn-widget").all()):
-            widget.screenshot(path=str(ARTIFACTS / f"{name}_{width}_{k}_{list(WIDGETS)[k]}.png"))
+        screenshots_at(page, name, width)
     page.set_viewport_size(size)
     page.wait_for_timeout(1500)
 
@@ -168,3 +179,54 @@ def test_figures_stand_on_a_light_surface_in_the_dark_theme(page):
         page: getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor,
       }; }""")
     assert found["surfaces"] == [] and found["legends"] == [], found
+
+
+def prose_problems(page) -> dict[str, list[str]]:
+    found = checks([], prose(page))
+    return {k: found[k] for k in ("leading", "measure", "small")}
+
+
+def test_prose_stylesheet_in_jupyterlab(page):
+    """Issue 24, item 3: in JupyterLab too, the widgets' prose is at line-height ≤ 1.6 × its size, ~80 characters
+    a line at most, no text under 11 px (the stylesheet comes with every lesson widget, widgets/a11y.py)."""
+    assert [t for t in prose(page) if t["prose"] and t["perLine"]], "no wrapped prose found"
+    assert prose_problems(page) == {"leading": [], "measure": [], "small": []}
+
+
+def test_notebook7_prose_and_figures_in_its_dark_theme(page, lab):
+    """Issue 24, items 3 and 8, in Notebook 7 (the same server, the same dark theme setting): the prose
+    stylesheet applies, axe's color-contrast rule passes, every figure text and line keeps AA contrast."""
+    pytest.importorskip("notebook", minversion="7")
+    nb7 = page.context.browser.new_page(viewport=page.viewport_size)
+    try:
+        run_notebook(nb7, lab.replace("/lab/tree/", "/notebooks/"))
+        assert nb7.evaluate("() => document.body.dataset.jpThemeLight") == "false"
+        nb7.screenshot(path=str(ARTIFACTS / "notebook7_dark.png"))
+        assert prose_problems(nb7) == {"leading": [], "measure": [], "small": []}
+        assert color_contrast(nb7) == []
+        assert low_contrast(contrast(nb7)) == []
+    finally:
+        nb7.close()
+
+
+def test_no_figure_cut_in_jupyterlab_at_600px(page):
+    """Issue 24, item 6, in JupyterLab: run in a 600-px window (the file browser folded away), figures side by
+    side wrap, a wide one narrows; none runs past its column (a keep_width diagram scrolls in its own box).
+    The cells are run again at 600 px: bqplot in JupyterLab does not redraw a figure whose box a narrowed window
+    shrank (its box narrows, what it drew does not), which this check would report as a cut. Last in the module."""
+    size = page.viewport_size
+    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+    page.set_viewport_size({"width": 600, "height": size["height"]})
+    try:
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_timeout(3000)
+        page.wait_for_function(f"document.querySelectorAll('.rnn-widget .bqplot.figure').length >= "
+                               f"{2 * len(WIDGETS)}", timeout=300_000)
+        page.wait_for_timeout(4000)  # bqplot's transitions
+        records = audit(page)
+        screenshots_at(page, "dark", 600, "rerun")
+    finally:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(1500)
+    assert len(records) >= 2 * len(WIDGETS)
+    assert checks(records)["cut"] == []
