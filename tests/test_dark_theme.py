@@ -10,21 +10,17 @@ started in its dark theme (a settings dir, as a student's would be), then switch
   3:1 against what is painted behind it (legibility.contrast: axe leaves SVG text "incomplete", as it reads the
   CSS colour, not the fill SVG text is painted with, so the figures are measured with axe's formula).
 
-One JupyterLab server and one Chromium for the module.
+One Jupyter server (browser_support.jupyter_server: JupyterLab and Notebook 7) and one Chromium for the module.
 """
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from a11y_support import axe_source
 from browser_support import (
     chromium_page,
-    free_port,
+    jupyter_server,
+    run_all,
     skip_module_without_browser,
-    stop_process,
-    wait_for_url,
     write_notebook,
 )
 from legibility import audit, checks, contrast, low_contrast, prose
@@ -37,52 +33,28 @@ ARTIFACTS = ROOT / "tests" / "artifacts" / "dark_theme"
 
 skip_module_without_browser()
 pytest.importorskip("jupyterlab")
-
-SETTINGS = {
-    # a student's JupyterLab in its dark theme
-    "apputils-extension/themes.jupyterlab-settings": '{"theme": "JupyterLab Dark"}',
-    # no news toast over the page
-    "apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}',
-    # every cell's output drawn, not only those scrolled into view
-    "notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
-}
+pytest.importorskip("notebook", minversion="7")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab in its dark theme with a notebook of every lesson widget at its defaults; yields its URL."""
+    """Notebook 7 and JupyterLab in JupyterLab's dark theme (a settings dir, as a student's would be), with a
+    notebook of every lesson widget at its defaults; yields the notebook's JupyterLab URL."""
     work = tmp_path_factory.mktemp("dark")
-    for name, text in SETTINGS.items():
-        path = work / "settings" / "@jupyterlab" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    # every cell's output drawn, not only those scrolled into view
+    tracker = work / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"windowingMode": "none"}')
     write_notebook(work / "widgets.ipynb", [f"from rnn_widgets import {name}\n{name}()" for name in WIDGETS])
-    port = free_port()
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(work / "settings"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with open(ARTIFACTS / "lab.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             "--allow-root", "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={work}",
-             "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True"],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
-        try:
-            wait_for_url(f"http://127.0.0.1:{port}/api/status", timeout=120)
-            yield f"http://127.0.0.1:{port}/lab/tree/widgets.ipynb"
-        finally:
-            stop_process(proc)
+    with jupyter_server(work, ARTIFACTS / "lab.log", theme="JupyterLab Dark") as base:
+        yield f"{base}lab/tree/widgets.ipynb"
 
 
 def run_notebook(page, url: str) -> None:
     """Open the notebook (JupyterLab or Notebook 7), run all its cells once the kernel answers, wait for every
     widget's figures."""
-    page.goto(url, timeout=180_000)
-    ready = "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; " \
-            "return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel); }"
-    page.wait_for_function(ready, timeout=180_000)
-    page.evaluate("""async () => { const sc = window.jupyterapp.shell.currentWidget.sessionContext;
-        await sc.ready; await sc.session.kernel.info; }""")  # Run All before this is silently dropped
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    run_all(page, url, timeout=180_000)
     page.wait_for_function(f"document.querySelectorAll('.rnn-widget').length >= {len(WIDGETS)} && "
                            f"document.querySelectorAll('.rnn-widget .bqplot.figure').length >= {2 * len(WIDGETS)}",
                            timeout=300_000)
@@ -196,7 +168,6 @@ def test_prose_stylesheet_in_jupyterlab(page):
 def test_notebook7_prose_and_figures_in_its_dark_theme(page, lab):
     """Issue 24, items 3 and 8, in Notebook 7 (the same server, the same dark theme setting): the prose
     stylesheet applies, axe's color-contrast rule passes, every figure text and line keeps AA contrast."""
-    pytest.importorskip("notebook", minversion="7")
     nb7 = page.context.browser.new_page(viewport=page.viewport_size)
     try:
         run_notebook(nb7, lab.replace("/lab/tree/", "/notebooks/"))
