@@ -233,7 +233,7 @@ class GradientFlowWidget(LessonWidget):
             "‖dℓ/da⁽ᵏ⁾‖ against the step k (loss at step L)", "step k", "‖dℓ/da⁽ᵏ⁾‖ (log)", 2, log_y=True,
             labels=["model", "compared"], colors=[PALETTE[0], PALETTE[1]], height=260)
         self.trend = bq.Lines(x=[0.0, 1.0], y=[1.0, 1.0], scales=self.lines.scales, colors=["#555555"],
-                              line_style="dashed", stroke_width=1.5, labels=["fitted C·ρ^(L−k)"])
+                              line_style="dashed", stroke_width=1.5, labels=["fitted C·ρᴸ⁻ᵏ"])
         self.line_fig.marks = [self.lines, self.trend]
         show_in_legend(self.line_fig, self.trend)
         self.map_fig, self.map, cursor = timeline_map(
