@@ -17,7 +17,7 @@ from ..core import (
 from .charts.axes import fit_y
 from .charts.builders import bar_chart, line_chart
 from .charts.unrolled import Node, UnrolledDiagram
-from .common import PALETTE, LessonWidget, esc, slider
+from .common import PALETTE, LessonWidget, esc, slider, small_tensor_mode
 from .live_training import LiveTraining
 from .numbers import fmt
 
@@ -134,8 +134,9 @@ class GenerationWidget(LessonWidget):
         if room <= 0:
             raise ValueError(f"This run has reached its cap of {MAX_GENERATED:,} generated characters: "
                              "press Reset to start again from the prompt.")
-        for _ in range(min(n, room)):
-            self.session.step(self.temperature, self.top_k or None, self.greedy)
+        with small_tensor_mode():  # called from Python too, not only through a control's update (common._run)
+            for _ in range(min(n, room)):
+                self.session.step(self.temperature, self.top_k or None, self.greedy)
         self._draw()
 
     def _chosen_session(self) -> GenerationSession:
