@@ -245,3 +245,29 @@ def test_unrolling_first_bar_clears_the_top_ticks_label():
     assert w.reach_bars.padding / 2 * slot >= 6  # d3's band scale: the gap before the first bar, px
     assert max(w.reach_bars.y) == pytest.approx(1.0)  # the bar that reached the "1.0" label
     w.close()
+
+
+@pytest.mark.parametrize("settings", [{}, dict(source="text", text="Now is the winter of our discontent, made glorious",
+                                               step=40, forget_bias=6.0, input_bias=-6.0, output_bias=6.0)])
+def test_the_gate_maps_step_marker_stands_out_from_the_cells_it_crosses(settings):
+    """A line needs 3:1 against what is behind it (WCAG 1.4.11): the marker is black on light cells, white on dark
+    ones (a black marker on the saturated gates of the extreme state measured 1.7:1 in the legibility audit)."""
+    import numpy as np
+
+    from rnn_widgets.widgets.charts.maps import cell_luminance
+
+    w = rnn_widgets.LSTMGatesWidget(**settings)
+    try:
+        colours = []
+        for fig, grid, cursor in w.maps:
+            if fig.layout.display == "none":
+                continue
+            column = np.asarray(grid.color)[:, int(cursor.x[0])]
+            lum = float(np.median([cell_luminance(grid.scales["color"], v) for v in column]))
+            mark = 0.0 if cursor.colors[0] == "#000000" else 1.0
+            ratio = (max(lum, mark) + 0.05) / (min(lum, mark) + 0.05)
+            assert ratio >= 3, (fig.title, cursor.colors, ratio)
+            colours.append(cursor.colors[0])
+        assert colours and (settings == {} or "#ffffff" in colours)
+    finally:
+        w.close()

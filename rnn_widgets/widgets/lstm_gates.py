@@ -12,7 +12,7 @@ from .charts.axes import fit_y
 from .charts.builders import line_chart, set_key, timeline_map
 from .charts.cell import CellDiagram
 from .charts.figure import FULL_WIDTH, HALF_WIDTH, sup
-from .charts.maps import display_char, fill_grid, place_cursor, show_step
+from .charts.maps import cursor_colour, display_char, fill_grid, place_cursor, show_step
 from .common import DIVERGING, PALETTE, SEQUENTIAL, LessonWidget, esc, finite, slider
 from .lstm_drawing import CELL_X, CELL_Y, GRU_NOTE, LSTM_NOTE, gru_parts, lstm_parts
 from .lstm_runs import (
@@ -174,6 +174,7 @@ class LSTMGatesWidget(LessonWidget):
                 fill_grid(fig, grid, data, characters=text, step=step)
                 fig.title = title
             place_cursor(cursor, step, len(units))
+            cursor.colors = [cursor_colour(grid.scales["color"], data[:, min(step, data.shape[1] - 1)])]
             show_step(fig, step)  # on text: the window of characters around the step, every one labelled
             held = (held_sentence(self.length, self.forget_bias, self.input_bias, self.output_bias, self.phi)
                     if key == "c" and self.source == "remember" and self.cell == "lstm" else "")
