@@ -247,8 +247,11 @@ def test_unrolling_first_bar_clears_the_top_ticks_label():
     w.close()
 
 
-@pytest.mark.parametrize("settings", [{}, dict(source="text", text="Now is the winter of our discontent, made glorious",
-                                               step=40, forget_bias=6.0, input_bias=-6.0, output_bias=6.0)])
+EXTREME_GATES = {"source": "text", "text": "Now is the winter of our discontent, made glorious", "step": 40,
+                 "forget_bias": 6.0, "input_bias": -6.0, "output_bias": 6.0}
+
+
+@pytest.mark.parametrize("settings", [{}, EXTREME_GATES])
 def test_the_gate_maps_step_marker_stands_out_from_the_cells_it_crosses(settings):
     """A line needs 3:1 against what is behind it (WCAG 1.4.11): the marker is black on light cells, white on dark
     ones (a black marker on the saturated gates of the extreme state measured 1.7:1 in the legibility audit)."""
