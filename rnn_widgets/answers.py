@@ -70,7 +70,7 @@ def hand_on(answer: CommittedAnswer) -> list[str]:
 
     A receiver that raises anyway is reported in words, never as a traceback: the question reveals regardless."""
     messages = []
-    for receiver in list(_receivers):
+    for receiver in list(_receivers):  # noqa: PERF101 - a copy: a receiver may unregister itself (a closed poll)
         try:
             message = receiver.receive(answer)
         except Exception as exc:  # noqa: BLE001 - a poll's failure must never stop the reveal

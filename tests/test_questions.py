@@ -13,7 +13,13 @@ import pytest
 import rnn_widgets as rw
 from rnn_widgets import answers
 from rnn_widgets.questions import NOTEBOOKS, all_questions, ask, builders
-from rnn_widgets.widgets.question import HIDDEN_CLASS, Choice, Number, Question, parse_number
+from rnn_widgets.widgets.question import (
+    HIDDEN_CLASS,
+    Choice,
+    Number,
+    Question,
+    parse_number,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

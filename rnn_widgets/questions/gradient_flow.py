@@ -5,8 +5,8 @@ import numpy as np
 import torch
 
 from ..core.flow import clip_summary, decay_rate
-from ..widgets.numbers import fmt
 from ..widgets.gradient_flow import MAP_SCALES, GradientFlowWidget
+from ..widgets.numbers import fmt
 from ..widgets.question import Choice, Number, Question
 
 

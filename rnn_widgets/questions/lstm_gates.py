@@ -9,7 +9,6 @@ from ..widgets.lstm_split import along_share, lstm_gradient_split, state_split
 from ..widgets.numbers import fmt
 from ..widgets.question import Choice, Number, Question
 
-
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
