@@ -250,7 +250,10 @@ def test_four_pages_opened_at_once_all_show_every_widget_of_the_tour(classroom, 
             page.wait_for_function(ALL_WIDGETS_JS, arg=N_WIDGETS, polling=250, timeout=400_000)
             assert page.locator(".rnn-widget").count() == N_WIDGETS, f"page {i}"
             assert page.locator(".rnn-widget [role=alert]").count() == 0, f"page {i} shows an error banner"
-            assert page.locator(".rnn-preview").count() == 0, f"page {i} still shows the first widget's picture"
+            # the first widget's picture goes 3 s after the live widget drew (it fades): not at once on a busy
+            # machine, and a background tab's timers run late
+            page.bring_to_front()
+            page.wait_for_selector(".rnn-preview", state="detached", timeout=30_000)
         pages[-1].bring_to_front()
         last = pages[-1].locator(".rnn-widget").last  # the bottom of the page: the last widget drawn too
         last.scroll_into_view_if_needed()
